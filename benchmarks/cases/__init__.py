@@ -1,0 +1,1 @@
+"""Benchmark cases, one file per topic; each registers cases with @case."""

@@ -1,0 +1,94 @@
+"""Side-by-side timing: each (case, library) runs in its own process; prints medians and ratios.
+
+A case is a function `case(lib)` registered with `@case("name")`; given "numpy" or "torch" it
+builds its inputs and returns a zero-argument step (forward + backward) to time.
+Cases live in benchmarks/cases/*.py.
+
+    python -m benchmarks.layers                   # every case, markdown table
+    python -m benchmarks.layers --filter Conv2d   # cases whose name contains Conv2d
+"""
+import argparse
+import importlib
+import json
+import os
+import pkgutil
+import statistics
+import subprocess
+import sys
+import time
+
+CASES = {}
+
+
+def case(name: str, target: float = None):
+    """Register a benchmark case; `target` is the ratio ours/torch we aim at (for the table)."""
+    def register(fn):
+        CASES[name] = (fn, target)
+        return fn
+    return register
+
+
+def load_cases():
+    from . import cases
+    for module in pkgutil.iter_modules(cases.__path__):
+        importlib.import_module(f"{cases.__name__}.{module.name}")
+    return CASES
+
+
+def time_step(step, warmup: int = 3, min_repeats: int = 10, min_seconds: float = 2.0) -> float:
+    """Median seconds of `step()` after warm-up, over at least `min_repeats` runs and `min_seconds`."""
+    for _ in range(warmup):
+        step()
+    times, start = [], time.perf_counter()
+    while len(times) < min_repeats or time.perf_counter() - start < min_seconds:
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _run_one(name: str, lib: str, threads: int) -> float:
+    """Time one case in a fresh process so neither library's threads disturb the other."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads))
+    out = subprocess.run([sys.executable, "-m", "benchmarks.layers", "--one", name, "--lib", lib],
+                         env=env, capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"benchmark {name!r} ({lib}) failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
+
+
+def _child(name: str, lib: str) -> None:
+    if lib == "torch":
+        import torch
+        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
+    fn, _ = load_cases()[name]
+    print(json.dumps({"case": name, "lib": lib, "seconds": time_step(fn(lib))}))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--filter", default="", help="only cases whose name contains this")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--pause", type=float, default=1.0, help="seconds between processes")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--lib", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        return _child(args.one, args.lib)
+    rows = []
+    print("| case | numpy_transformer (ms) | torch (ms) | ratio | target |")
+    print("|---|---:|---:|---:|---:|")
+    for name, (_, target) in load_cases().items():
+        if args.filter not in name:
+            continue
+        ours = _run_one(name, "numpy", args.threads)
+        time.sleep(args.pause)
+        theirs = _run_one(name, "torch", args.threads)
+        time.sleep(args.pause)
+        ratio = ours / theirs
+        goal = f"<= {target}" if target else ""
+        print(f"| {name} | {ours * 1e3:.2f} | {theirs * 1e3:.2f} | {ratio:.2f}x | {goal} |", flush=True)
+        rows.append({"case": name, "numpy_s": ours, "torch_s": theirs, "ratio": ratio, "target": target})
+    return rows
+

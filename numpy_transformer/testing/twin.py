@@ -1,0 +1,117 @@
+"""Our module against its PyTorch twin: same weights, same input; outputs and every gradient."""
+import numpy as np
+
+from .compare import assert_close, tolerances
+
+
+def _torch():
+    import torch
+    return torch
+
+
+def _flatten(out):
+    if isinstance(out, (tuple, list)):
+        return [a for item in out for a in _flatten(item)]
+    return [out]
+
+
+def to_torch(x, dtype=None, requires_grad=False):
+    """A numpy array as a torch tensor (floats in `dtype`); anything else unchanged."""
+    torch = _torch()
+    if not isinstance(x, np.ndarray):
+        return x
+    tensor = torch.from_numpy(np.ascontiguousarray(x).copy())
+    if np.issubdtype(x.dtype, np.floating):
+        tensor = tensor.to(dtype)
+        tensor.requires_grad_(requires_grad)
+    return tensor
+
+
+def copy_weights_to_torch(ours, theirs) -> None:
+    """Load our state dict into the twin by name: the names must match PyTorch's exactly."""
+    torch = _torch()
+    theirs_state = theirs.state_dict()
+    ours_state = ours.state_dict()
+    if set(ours_state) != set(theirs_state):
+        raise AssertionError(f"state dict keys differ: ours only {sorted(set(ours_state) - set(theirs_state))}, "
+                             f"torch only {sorted(set(theirs_state) - set(ours_state))}")
+    theirs.load_state_dict({k: torch.from_numpy(np.array(v)).to(theirs_state[k].dtype)
+                            for k, v in ours_state.items()})
+
+
+def compare_with_torch(ours, theirs, *inputs, kwargs=None, torch_kwargs=None, dtype=np.float64,
+                       n_grads=1, backward=None, grad_inputs=None, rtol=None, atol=None,
+                       seed=0, copy_weights=True, check_params=True, perturb=0.1):
+    """Run both modules on the same inputs; assert outputs, input gradients and parameter
+    gradients agree, and that nothing leaves `dtype`.
+
+    `n_grads`: how many of the (flattened) outputs receive a random upstream gradient.
+    `backward(grads)`: calls our backward with that list (default `ours.backward(*grads)`) and
+    returns our input gradients, aligned with `grad_inputs` (default: the floating inputs).
+    `perturb`: noise added to our parameters before copying, so that ones/zeros initialisations
+    (LayerNorm, biases) cannot hide a wrong formula.
+    Returns (our outputs, our input gradients) for further checks."""
+    torch = _torch()
+    dtype = np.dtype(dtype)
+    torch_dtype = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}[dtype]
+    rtol, atol = tolerances(dtype, rtol, atol)
+    kwargs, torch_kwargs = kwargs or {}, dict(torch_kwargs if torch_kwargs is not None else kwargs or {})
+    rng = np.random.default_rng(seed)
+
+    ours.to(dtype)
+    theirs.to(torch_dtype)
+    if copy_weights:
+        for param in ours.parameters():
+            param.data += perturb * rng.standard_normal(param.shape).astype(dtype)
+        copy_weights_to_torch(ours, theirs)
+    ours.zero_grad()
+    theirs.zero_grad()
+
+    inputs = [x.astype(dtype) if isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.floating)
+              else x for x in inputs]
+    if grad_inputs is None:
+        grad_inputs = [i for i, x in enumerate(inputs)
+                       if isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.floating)]
+    t_inputs = [to_torch(x, torch_dtype, requires_grad=(i in grad_inputs)) for i, x in enumerate(inputs)]
+    t_kwargs = {k: to_torch(v, torch_dtype) for k, v in torch_kwargs.items()}
+
+    out = ours(*inputs, **kwargs)
+    t_out = theirs(*t_inputs, **t_kwargs)
+    flat, t_flat = _flatten(out), _flatten(t_out)
+    if len(flat) != len(t_flat):
+        raise AssertionError(f"ours returned {len(flat)} arrays, torch {len(t_flat)}")
+    for k, (a, b) in enumerate(zip(flat, t_flat)):
+        if a is None or b is None:
+            if (a is None) != (b is None):
+                raise AssertionError(f"output {k}: ours {type(a).__name__}, torch {type(b).__name__}")
+            continue
+        if np.issubdtype(a.dtype, np.floating) and a.dtype != dtype:
+            raise AssertionError(f"output {k} has dtype {a.dtype}, expected {dtype} (silent upcast?)")
+        assert_close(a, b.detach().numpy(), rtol, atol, f"output {k}")
+
+    grads = [rng.standard_normal(flat[k].shape).astype(dtype) for k in range(n_grads)]
+    torch.autograd.backward([t_flat[k] for k in range(n_grads)],
+                            [torch.from_numpy(g.copy()) for g in grads])
+    if backward is None:
+        got = ours.backward(*grads)
+    else:
+        got = backward(grads)
+    got = got if isinstance(got, tuple) else (got,)
+    if len(got) < len(grad_inputs):
+        raise AssertionError(f"backward returned {len(got)} gradients for {len(grad_inputs)} inputs")
+    for g, i in zip(got, grad_inputs):
+        expected = t_inputs[i].grad
+        expected = np.zeros(inputs[i].shape) if expected is None else expected.numpy()
+        if g.dtype != dtype:
+            raise AssertionError(f"gradient of input {i} has dtype {g.dtype}, expected {dtype}")
+        assert_close(g, expected, rtol, atol, f"gradient of input {i}")
+
+    if check_params:
+        t_params = dict(theirs.named_parameters())
+        for name, param in ours.named_parameters():
+            expected = t_params[name].grad
+            expected = np.zeros(param.shape) if expected is None else expected.numpy()
+            if param.grad.dtype != dtype:
+                raise AssertionError(f"gradient of {name} has dtype {param.grad.dtype}, expected {dtype}")
+            assert_close(param.grad, expected, rtol, atol, f"gradient of {name}")
+    return out, tuple(got)
