@@ -1,0 +1,3 @@
+"""Files: safetensors read/write (no pickle, no code execution) and atomic writes."""
+from .atomic import atomic_write
+from .safetensors import SafetensorsError, load_file, read_metadata, save_file
