@@ -1,1 +1,353 @@
-__all__ = []
+"""Transformer layers as torch.nn's: encoder and decoder layers, their stacks, and Transformer.
+
+Each backward calls the children's backward in reverse order of the forward; a residual
+x + f(x) sends its gradient down both paths and adds them.
+"""
+import copy
+
+import numpy as np
+
+from . import init
+from ._checks import check_dim, check_float, check_ndim
+from .activation import GELU, ReLU
+from .attention import MultiheadAttention
+from .container import ModuleList
+from .dropout import Dropout
+from .linear import Linear
+from .module import Module
+from .normalization import LayerNorm
+
+__all__ = ["TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",
+           "TransformerDecoder", "Transformer"]
+
+
+def _activation_module(activation):
+    """'relu' / 'gelu' / a Module with a backward (torch also takes functions; we need backward)."""
+    if isinstance(activation, str):
+        if activation == "relu":
+            return ReLU()
+        if activation == "gelu":
+            return GELU()
+        raise ValueError(f"activation should be relu/gelu, not {activation!r}")
+    if isinstance(activation, Module):
+        return activation
+    raise TypeError(f"activation must be 'relu', 'gelu' or a Module (it needs a backward), "
+                    f"got {type(activation).__name__}")
+
+
+class _Layer(Module):
+    """What the encoder and decoder layers share: input checks and the feed-forward block."""
+
+    def _check_input(self, x, name):
+        check_float(self, x, name, self.linear1.weight.dtype)
+        check_ndim(self, x, (2, 3), name, "([L, d_model] or [L, N, d_model] / [N, L, d_model])")
+        check_dim(self, x, -1, self.linear1.in_features, name, "last dimension (d_model)")
+
+    def _ff(self, x, dropout_out):
+        """dropout_out(linear2(dropout(activation(linear1(x)))))."""
+        return dropout_out(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+    def _ff_backward(self, grad, dropout_out):
+        grad = self.linear2.backward(dropout_out.backward(grad))
+        return self.linear1.backward(self.activation.backward(self.dropout.backward(grad)))
+
+    def _attend(self, attention, dropout, x, memory, mask, padding, is_causal):
+        """dropout(attention(x, memory, memory)[0]): self-attention when memory is x."""
+        y = attention(x, memory, memory, attn_mask=mask, key_padding_mask=padding,
+                      need_weights=False, is_causal=is_causal)[0]
+        return dropout(y)
+
+    def extra_repr(self):
+        attn = self.self_attn
+        return (f"d_model={attn.embed_dim}, nhead={attn.num_heads}, "
+                f"dim_feedforward={self.linear1.out_features}, norm_first={self.norm_first}")
+
+
+class TransformerEncoderLayer(_Layer):
+    """Self-attention then feed-forward, each with a residual and LayerNorm (after, or before
+    with norm_first=True)."""
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation="relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, dtype=None):
+        super().__init__()
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                            batch_first=batch_first, dtype=dtype)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+        self.norm_first = norm_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
+        self.activation = _activation_module(activation)
+
+    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
+        self._check_input(src, "src")
+        attend = lambda h: self._attend(self.self_attn, self.dropout1, h, h, src_mask,
+                                        src_key_padding_mask, is_causal)
+        # the += below write into fresh outputs of Dropout(Linear), which nothing has cached
+        if self.norm_first:                       # x1 = x + sa(norm1(x));  y = x1 + ff(norm2(x1))
+            x1 = attend(self.norm1(src))
+            x1 += src
+            y = self._ff(self.norm2(x1), self.dropout2)
+            y += x1
+        else:                                     # x1 = norm1(x + sa(x));  y = norm2(x1 + ff(x1))
+            h = attend(src)
+            h += src
+            x1 = self.norm1(h)
+            h = self._ff(x1, self.dropout2)
+            h += x1
+            y = self.norm2(h)
+        self._push(None, y)
+        return y
+
+    def _attend_backward(self, grad):
+        d_query, d_key, d_value = self.self_attn.backward(self.dropout1.backward(grad))
+        d_query += d_key                          # x was query, key and value: three paths
+        d_query += d_value
+        return d_query
+
+    def backward(self, grad_output):
+        """d_src; the residuals add the skip gradient to the block's."""
+        self._pop(grad_output)
+        if self.norm_first:
+            d_x1 = self.norm2.backward(self._ff_backward(grad_output, self.dropout2))
+            d_x1 += grad_output
+            d_src = self.norm1.backward(self._attend_backward(d_x1))
+            d_src += d_x1
+        else:
+            d_h = self.norm2.backward(grad_output)
+            d_x1 = self._ff_backward(d_h, self.dropout2)
+            d_x1 += d_h
+            d_h = self.norm1.backward(d_x1)
+            d_src = self._attend_backward(d_h)
+            d_src += d_h
+        return d_src
+
+
+class TransformerDecoderLayer(_Layer):
+    """Self-attention over tgt, attention to memory, feed-forward; residuals and LayerNorms."""
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation="relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, dtype=None):
+        super().__init__()
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                            batch_first=batch_first, dtype=dtype)
+        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                                 batch_first=batch_first, dtype=dtype)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+        self.norm_first = norm_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
+        self.dropout3 = Dropout(dropout)
+        self.activation = _activation_module(activation)
+
+    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
+                memory_key_padding_mask=None, tgt_is_causal: bool = False,
+                memory_is_causal: bool = False):
+        self._check_input(tgt, "tgt")
+        self._check_input(memory, "memory")
+        self_attend = lambda h: self._attend(self.self_attn, self.dropout1, h, h, tgt_mask,
+                                             tgt_key_padding_mask, tgt_is_causal)
+        cross_attend = lambda h: self._attend(self.multihead_attn, self.dropout2, h, memory,
+                                              memory_mask, memory_key_padding_mask,
+                                              memory_is_causal)
+        # the += below write into fresh outputs of Dropout(Linear), which nothing has cached
+        if self.norm_first:   # x1 = x + sa(n1(x)); x2 = x1 + mha(n2(x1)); y = x2 + ff(n3(x2))
+            x1 = self_attend(self.norm1(tgt))
+            x1 += tgt
+            x2 = cross_attend(self.norm2(x1))
+            x2 += x1
+            y = self._ff(self.norm3(x2), self.dropout3)
+            y += x2
+        else:                 # x1 = n1(x + sa(x)); x2 = n2(x1 + mha(x1)); y = n3(x2 + ff(x2))
+            h = self_attend(tgt)
+            h += tgt
+            x1 = self.norm1(h)
+            h = cross_attend(x1)
+            h += x1
+            x2 = self.norm2(h)
+            h = self._ff(x2, self.dropout3)
+            h += x2
+            y = self.norm3(h)
+        self._push(None, y)
+        return y
+
+    def _self_attend_backward(self, grad):
+        d_query, d_key, d_value = self.self_attn.backward(self.dropout1.backward(grad))
+        d_query += d_key
+        d_query += d_value
+        return d_query
+
+    def _cross_attend_backward(self, grad):
+        """(d_x, d_memory): memory was both key and value."""
+        d_query, d_key, d_value = self.multihead_attn.backward(self.dropout2.backward(grad))
+        d_key += d_value
+        return d_query, d_key
+
+    def backward(self, grad_output):
+        """(d_tgt, d_memory)."""
+        self._pop(grad_output)
+        if self.norm_first:
+            d_x2 = self.norm3.backward(self._ff_backward(grad_output, self.dropout3))
+            d_x2 += grad_output
+            d_h, d_memory = self._cross_attend_backward(d_x2)
+            d_x1 = self.norm2.backward(d_h)
+            d_x1 += d_x2
+            d_tgt = self.norm1.backward(self._self_attend_backward(d_x1))
+            d_tgt += d_x1
+        else:
+            d_h = self.norm3.backward(grad_output)
+            d_x2 = self._ff_backward(d_h, self.dropout3)
+            d_x2 += d_h
+            d_h = self.norm2.backward(d_x2)
+            d_x1, d_memory = self._cross_attend_backward(d_h)
+            d_x1 += d_h
+            d_h = self.norm1.backward(d_x1)
+            d_tgt = self._self_attend_backward(d_h)
+            d_tgt += d_h
+        return d_tgt, d_memory
+
+
+class TransformerEncoder(Module):
+    """num_layers deep copies of encoder_layer (layers.0, layers.1, ...), then an optional norm."""
+
+    def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int, norm=None,
+                 enable_nested_tensor: bool = True, mask_check: bool = True):
+        super().__init__()
+        self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
+        self.num_layers = num_layers
+        self.norm = norm
+
+    def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
+        output = src
+        for layer in self.layers:
+            output = layer(output, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
+                           is_causal=bool(is_causal))
+        if self.norm is not None:
+            output = self.norm(output)
+        self._push(None, output)
+        return output
+
+    def backward(self, grad_output):
+        """d_src."""
+        self._pop(grad_output)
+        grad = grad_output
+        if self.norm is not None:
+            grad = self.norm.backward(grad)
+        for layer in reversed(list(self.layers)):
+            grad = layer.backward(grad)
+        return grad
+
+
+class TransformerDecoder(Module):
+    """num_layers deep copies of decoder_layer, each attending to the same memory; optional norm."""
+
+    def __init__(self, decoder_layer: TransformerDecoderLayer, num_layers: int, norm=None):
+        super().__init__()
+        self.layers = ModuleList([copy.deepcopy(decoder_layer) for _ in range(num_layers)])
+        self.num_layers = num_layers
+        self.norm = norm
+
+    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
+                memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal: bool = False):
+        output = tgt
+        for layer in self.layers:
+            output = layer(output, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                           tgt_key_padding_mask=tgt_key_padding_mask,
+                           memory_key_padding_mask=memory_key_padding_mask,
+                           tgt_is_causal=bool(tgt_is_causal), memory_is_causal=memory_is_causal)
+        if self.norm is not None:
+            output = self.norm(output)
+        self._push(None, output)
+        return output
+
+    def backward(self, grad_output):
+        """(d_tgt, d_memory): every layer read memory, so their memory gradients add up."""
+        self._pop(grad_output)
+        grad = grad_output
+        if self.norm is not None:
+            grad = self.norm.backward(grad)
+        d_memory = None
+        for layer in reversed(list(self.layers)):
+            grad, d_mem = layer.backward(grad)
+            d_memory = d_mem if d_memory is None else d_memory + d_mem
+        return grad, d_memory
+
+
+class Transformer(Module):
+    """Encoder-decoder Transformer ("Attention Is All You Need") as torch.nn.Transformer."""
+
+    def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6,
+                 num_decoder_layers: int = 6, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation="relu", custom_encoder=None, custom_decoder=None,
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False, norm_first: bool = False,
+                 bias: bool = True, dtype=None):
+        super().__init__()
+        options = dict(dim_feedforward=dim_feedforward, dropout=dropout, activation=activation,
+                       layer_norm_eps=layer_norm_eps, batch_first=batch_first,
+                       norm_first=norm_first, bias=bias, dtype=dtype)
+        if custom_encoder is not None:
+            self.encoder = custom_encoder
+        else:
+            self.encoder = TransformerEncoder(
+                TransformerEncoderLayer(d_model, nhead, **options), num_encoder_layers,
+                LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype))
+        if custom_decoder is not None:
+            self.decoder = custom_decoder
+        else:
+            self.decoder = TransformerDecoder(
+                TransformerDecoderLayer(d_model, nhead, **options), num_decoder_layers,
+                LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype))
+        self._reset_parameters()
+        self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+
+    def _reset_parameters(self) -> None:
+        """torch's: xavier_uniform_ on every weight matrix."""
+        for param in self.parameters():
+            if param.data.ndim > 1:
+                init.xavier_uniform_(param)
+
+    def forward(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None,
+                src_key_padding_mask=None, tgt_key_padding_mask=None,
+                memory_key_padding_mask=None, src_is_causal=None, tgt_is_causal=None,
+                memory_is_causal: bool = False):
+        batch = 0 if self.batch_first else 1
+        if src.ndim == 3 and tgt.ndim == 3 and src.shape[batch] != tgt.shape[batch]:
+            raise ValueError(f"{self._describe()}: the batch sizes of src {tuple(src.shape)} and "
+                             f"tgt {tuple(tgt.shape)} must be equal (batch_first={self.batch_first})")
+        if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
+            raise ValueError(f"{self._describe()}: the last dimension of src {tuple(src.shape)} and "
+                             f"tgt {tuple(tgt.shape)} must be d_model={self.d_model}")
+        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask,
+                              is_causal=src_is_causal)
+        output = self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                              tgt_key_padding_mask=tgt_key_padding_mask,
+                              memory_key_padding_mask=memory_key_padding_mask,
+                              tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
+        self._push(None, output)
+        return output
+
+    def backward(self, grad_output):
+        """(d_src, d_tgt): the decoder's memory gradient flows into the encoder."""
+        self._pop(grad_output)
+        d_tgt, d_memory = self.decoder.backward(grad_output)
+        return self.encoder.backward(d_memory), d_tgt
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz: int, device=None, dtype=None):
+        """[sz, sz] float mask: 0 on and below the diagonal, -inf above (position i sees 0..i)."""
+        from ..dtype import get_default_dtype
+        dtype = np.dtype(dtype or get_default_dtype())
+        return np.triu(np.full((sz, sz), -np.inf, dtype=dtype), k=1)
+
+    def extra_repr(self):
+        return f"d_model={self.d_model}, nhead={self.nhead}, batch_first={self.batch_first}"
