@@ -1,0 +1,4 @@
+"""Data: known files fetched into a cache and checked by sha256, array data sets, a resumable DataLoader, batch transforms."""
+from .locations import *
+from .registry import *
+from .download import *
