@@ -2,3 +2,7 @@
 from .locations import *
 from .registry import *
 from .download import *
+from .idx import *
+from .datasets import *
+from .vision import *
+from .text import *
