@@ -6,3 +6,5 @@ from .idx import *
 from .datasets import *
 from .vision import *
 from .text import *
+from .loader import *
+from .transforms import *
