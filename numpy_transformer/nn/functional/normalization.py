@@ -1,30 +1,128 @@
-"""Normalisation math: LayerNorm over the trailing dims (BatchNorm joins later)."""
+"""Normalisation math: LayerNorm over the trailing dims, BatchNorm over all dims but the channel.
+
+Both cost little arithmetic and much memory traffic, so the code counts passes over the data:
+every sum is a matrix-vector product with a vector of ones (BLAS, two threads, one read), and the
+elementwise steps write in place into buffers that already exist.
+"""
+import math
+
 import numpy as np
 
-__all__ = ["layer_norm_forward", "layer_norm_backward"]
+__all__ = ["layer_norm_forward", "layer_norm_backward", "batch_norm_forward", "batch_norm_backward"]
 
+
+# ---------------------------------------------------------------- LayerNorm
+# R rows (every leading position), D features (the product of the normalised dims).
 
 def layer_norm_forward(x, weight=None, bias=None, n_dims=1, eps=1e-5):
     """Normalise x over its last `n_dims` dims: y = (x - mean) / sqrt(var + eps) * weight + bias."""
-    axes = tuple(range(x.ndim - n_dims, x.ndim))
-    mean = x.mean(axis=axes, keepdims=True)
-    centered = x - mean
-    var = np.mean(centered * centered, axis=axes, keepdims=True)  # biased, as PyTorch
+    shape, norm_shape = x.shape, x.shape[x.ndim - n_dims:]
+    D = math.prod(norm_shape)
+    x2 = x.reshape(-1, D)                                   # [..., *norm] -> [R, D]
+    ones = np.ones_like(x2, shape=(D,))
+    mean = (x2 @ ones) * (1.0 / D)                          # [R]
+    xhat = x2 - mean[:, None]                               # centred, scaled in place below
+    var = np.vecdot(xhat, xhat) * (1.0 / D)                 # [R], biased, as PyTorch
     rstd = 1.0 / np.sqrt(var + eps)
-    xhat = centered * rstd
-    y = xhat * weight if weight is not None else xhat.copy()
+    xhat *= rstd[:, None]                                   # xhat = (x - mean) * rstd
+    if weight is not None:
+        y = xhat * weight.reshape(D)
+    else:
+        y = xhat.copy()
     if bias is not None:
-        y += bias
-    return y, (xhat, rstd, weight, bias is not None, axes)
+        y += bias.reshape(D)
+    return y.reshape(shape), (xhat, rstd, weight, bias is not None, norm_shape)
 
 
 def layer_norm_backward(dy, cache):
-    """dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * weight; the mean term matters."""
-    xhat, rstd, weight, has_bias, axes = cache
-    lead = tuple(range(dy.ndim - len(axes)))            # the dims the statistics are shared over
-    dweight = (dy * xhat).sum(axis=lead) if weight is not None else None
-    dbias = dy.sum(axis=lead) if has_bias else None
-    g = dy * weight if weight is not None else dy
-    dx = g - g.mean(axis=axes, keepdims=True) - xhat * (g * xhat).mean(axis=axes, keepdims=True)
-    dx *= rstd
-    return dx, dweight, dbias
+    """dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * weight (per row).
+
+    The two means are row sums, written as matrix-vector products:
+    sum_j g_ij = dy @ weight and sum_j g_ij xhat_ij = (dy * xhat) @ weight."""
+    xhat, rstd, weight, has_bias, norm_shape = cache
+    R, D = xhat.shape
+    dy2 = dy.reshape(R, D)
+    ones_d = np.ones_like(xhat, shape=(D,))
+    w = weight.reshape(D) if weight is not None else ones_d
+    dy_xhat = dy2 * xhat                                    # [R, D], reused below
+    ones_r = np.ones_like(xhat, shape=(R,))
+    dweight = (ones_r @ dy_xhat).reshape(norm_shape) if weight is not None else None  # sum_rows dy*xhat
+    dbias = (ones_r @ dy2).reshape(norm_shape) if has_bias else None                # sum_rows dy
+    mean_g = (dy2 @ w) * (1.0 / D)                          # [R]: mean(g)
+    mean_gx = (dy_xhat @ w) * (1.0 / D)                     # [R]: mean(g * xhat)
+    dx = dy2 * w if weight is not None else dy2.copy()      # g
+    term = np.multiply(xhat, mean_gx[:, None], out=dy_xhat)  # xhat * mean(g * xhat)
+    dx -= term
+    dx -= mean_g[:, None]
+    dx *= rstd[:, None]
+    return dx.reshape(dy.shape), dweight, dbias
+
+
+# ---------------------------------------------------------------- BatchNorm
+# x viewed as [N, C, L]: N batch, C channels, L = every position after the channel (1 for [N, C]).
+# M = N * L values per channel.
+
+def _channel_sums(a3):
+    """[N, C, L] -> [C]: sum over N (a matrix-vector product) then over L."""
+    N, C, L = a3.shape
+    ones = np.ones_like(a3, shape=(N,))
+    return (ones @ a3.reshape(N, C * L)).reshape(C, L).sum(axis=1)
+
+
+def batch_norm_forward(x, weight=None, bias=None, running_mean=None, running_var=None,
+                       training=True, momentum=0.1, eps=1e-5):
+    """Normalise each channel (axis 1) over the batch and every other axis, then scale and shift.
+
+    Training: batch mean and biased variance; the running statistics (when given) are updated in
+    place, running = (1 - momentum) * running + momentum * batch statistic, with the unbiased
+    variance, as PyTorch. Evaluation: the running statistics, so y is an affine map of x."""
+    N, C, L = x.shape[0], x.shape[1], math.prod(x.shape[2:])
+    x3 = x.reshape(N, C, L)                                 # [N, C, *] -> [N, C, L]
+    M = N * L
+    if training:
+        mean = _channel_sums(x3) * (1.0 / M)                # [C]
+        centered = x3 - mean[:, None]
+        y = np.multiply(centered, centered)                 # squares, in y's buffer for now
+        var = _channel_sums(y) * (1.0 / M)                  # biased: used to normalise
+        if running_mean is not None:
+            running_mean *= 1.0 - momentum
+            running_mean += momentum * mean
+        if running_var is not None:
+            running_var *= 1.0 - momentum
+            running_var += (momentum * M / max(M - 1, 1)) * var   # unbiased, as PyTorch
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm_forward needs running_mean and running_var when not training")
+        mean, var = running_mean, running_var
+        centered = x3 - mean[:, None]
+        y = np.empty_like(centered)
+    rstd = 1.0 / np.sqrt(var + eps)                         # [C]
+    scale = rstd * weight if weight is not None else rstd   # y = centered * scale + bias
+    np.multiply(centered, scale[:, None], out=y)
+    if bias is not None:
+        y += bias[:, None]
+    return y.reshape(x.shape), (centered, rstd, weight, bias is not None, training)
+
+
+def batch_norm_backward(dy, cache):
+    """(dx, dweight, dbias). With xhat = centered * rstd and per-channel sums over N and L:
+    dbias = sum(dy), dweight = sum(dy * xhat), and in training (the statistics depend on x)
+    dx = weight * rstd * (dy - dbias / M - xhat * dweight / M); in evaluation dx = weight * rstd * dy."""
+    centered, rstd, weight, has_bias, training = cache
+    N, C, L = centered.shape
+    M = N * L
+    dy3 = dy.reshape(N, C, L)
+    dbias = _channel_sums(dy3)                              # [C]: sum(dy)
+    work = dy3 * centered                                   # [N, C, L], reused for dx below
+    dweight = _channel_sums(work) * rstd                    # [C]: sum(dy * xhat)
+    scale = rstd * weight if weight is not None else rstd   # d y / d xhat * d xhat / d centred
+    if training:
+        # dx = scale * dy - (centered * scale * rstd * dweight / M + scale * dbias / M)
+        np.multiply(centered, (scale * rstd * dweight * (1.0 / M))[:, None], out=work)
+        work += (scale * dbias * (1.0 / M))[:, None]
+        dx = dy3 * scale[:, None]
+        dx -= work
+    else:
+        dx = np.multiply(dy3, scale[:, None], out=work)
+    return (dx.reshape(dy.shape), dweight if weight is not None else None,
+            dbias if has_bias else None)
