@@ -15,9 +15,30 @@ def _flatten(out):
     return [out]
 
 
+def _is_float_array(x) -> bool:
+    return isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.floating)
+
+
+def _is_float_input(x) -> bool:
+    """A floating array, or a tuple/list of them (e.g. an LSTM's (h0, c0))."""
+    if isinstance(x, (tuple, list)):
+        return len(x) > 0 and all(_is_float_input(item) for item in x)
+    return _is_float_array(x)
+
+
+def _cast(x, dtype):
+    """Floating arrays (also inside tuples/lists) in `dtype`; anything else unchanged."""
+    if isinstance(x, (tuple, list)):
+        return type(x)(_cast(item, dtype) for item in x)
+    return x.astype(dtype) if _is_float_array(x) else x
+
+
 def to_torch(x, dtype=None, requires_grad=False):
-    """A numpy array as a torch tensor (floats in `dtype`); anything else unchanged."""
+    """A numpy array as a torch tensor (floats in `dtype`), also inside tuples/lists; anything
+    else unchanged."""
     torch = _torch()
+    if isinstance(x, (tuple, list)):
+        return type(x)(to_torch(item, dtype, requires_grad) for item in x)
     if not isinstance(x, np.ndarray):
         return x
     tensor = torch.from_numpy(np.ascontiguousarray(x).copy())
@@ -67,11 +88,9 @@ def compare_with_torch(ours, theirs, *inputs, kwargs=None, torch_kwargs=None, dt
     ours.zero_grad()
     theirs.zero_grad()
 
-    inputs = [x.astype(dtype) if isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.floating)
-              else x for x in inputs]
+    inputs = [_cast(x, dtype) for x in inputs]
     if grad_inputs is None:
-        grad_inputs = [i for i, x in enumerate(inputs)
-                       if isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.floating)]
+        grad_inputs = [i for i, x in enumerate(inputs) if _is_float_input(x)]
     t_inputs = [to_torch(x, torch_dtype, requires_grad=(i in grad_inputs)) for i, x in enumerate(inputs)]
     t_kwargs = {k: to_torch(v, torch_dtype) for k, v in torch_kwargs.items()}
 
@@ -100,11 +119,17 @@ def compare_with_torch(ours, theirs, *inputs, kwargs=None, torch_kwargs=None, dt
     if len(got) < len(grad_inputs):
         raise AssertionError(f"backward returned {len(got)} gradients for {len(grad_inputs)} inputs")
     for g, i in zip(got, grad_inputs):
-        expected = t_inputs[i].grad
-        expected = np.zeros(inputs[i].shape) if expected is None else expected.numpy()
-        if g.dtype != dtype:
-            raise AssertionError(f"gradient of input {i} has dtype {g.dtype}, expected {dtype}")
-        assert_close(g, expected, rtol, atol, f"gradient of input {i}")
+        nested = isinstance(inputs[i], (tuple, list))   # e.g. (h0, c0): one gradient per array
+        g_leaves, t_leaves, x_leaves = _flatten(g), _flatten(t_inputs[i]), _flatten(inputs[i])
+        if len(g_leaves) != len(x_leaves):
+            raise AssertionError(f"gradient of input {i}: {len(g_leaves)} arrays for {len(x_leaves)}")
+        for j, (g_leaf, t_leaf, x_leaf) in enumerate(zip(g_leaves, t_leaves, x_leaves)):
+            what = f"gradient of input {i}" + (f"[{j}]" if nested else "")
+            expected = t_leaf.grad
+            expected = np.zeros(x_leaf.shape) if expected is None else expected.numpy()
+            if g_leaf.dtype != dtype:
+                raise AssertionError(f"{what} has dtype {g_leaf.dtype}, expected {dtype}")
+            assert_close(g_leaf, expected, rtol, atol, what)
 
     if check_params:
         t_params = dict(theirs.named_parameters())
