@@ -22,6 +22,7 @@ class _FileHandler(BaseHTTPRequestHandler):
     """GET /<path> serves server.root/<path>; GET /truncated/<path> sends the headers and half the body, then hangs up."""
 
     def do_GET(self):
+        self.server.requests.append(self.path)  # before replying: the client may finish first
         name = self.path.lstrip("/")
         truncated = name.startswith("truncated/")
         file = self.server.root / name.removeprefix("truncated/")
@@ -34,7 +35,6 @@ class _FileHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body[:len(body) // 2] if truncated else body)
         self.close_connection = True
-        self.server.requests.append(self.path)
 
     def log_message(self, *args):
         pass
