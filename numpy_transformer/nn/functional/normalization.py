@@ -22,7 +22,7 @@ def layer_norm_forward(x, weight=None, bias=None, n_dims=1, eps=1e-5):
     ones = np.ones_like(x2, shape=(D,))
     mean = (x2 @ ones) * (1.0 / D)                          # [R]
     xhat = x2 - mean[:, None]                               # centred, scaled in place below
-    var = np.vecdot(xhat, xhat) * (1.0 / D)                 # [R], biased, as PyTorch
+    var = np.einsum("rd,rd->r", xhat, xhat) * (1.0 / D)     # [R], biased, as PyTorch
     rstd = 1.0 / np.sqrt(var + eps)
     xhat *= rstd[:, None]                                   # xhat = (x - mean) * rstd
     if weight is not None:
