@@ -50,8 +50,9 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
                            "error_if_nonfinite=False to scale the gradients by it anyway")
     coef = float(max_norm) / (float(total) + 1e-6)
     if not coef >= 1.0:                         # also NaN, as torch (its clamp keeps NaN)
-        for g in grads:
-            g *= coef
+        with np.errstate(invalid="ignore"):     # inf * 0 is NaN, as in torch
+            for g in grads:
+                g *= coef
     return total
 
 
