@@ -1,1 +1,226 @@
-__all__ = []
+"""2-D convolution and its transpose by im2col: one copy of the sliding windows, then GEMMs.
+
+Shapes: N batch, C input channels, O output channels, g groups, H x W input, OH x OW output,
+KH x KW kernel, L = OH * OW. The columns are kept channel-first, `cols [C, KH, KW, N, OH, OW]`,
+so that with `weight [O, C/g, KH, KW]` viewed as `[g, O/g, C/g * KH * KW]` every product below
+is one (grouped) GEMM whose result needs no reshuffling:
+
+    forward        y'    [O, N*L]          = W @ cols                   (then to [N, O, OH, OW])
+    weight grad    dW    [O, C/g*KH*KW]    = dy' @ cols^T
+    input grad     dcols [C*KH*KW, N*L]    = W^T @ dy'                  (then col2im)
+
+The transposed convolution is the adjoint of a convolution: its forward is the convolution's
+input gradient and its backward is the convolution's forward (for dx) and weight gradient.
+"""
+from collections import namedtuple
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+__all__ = ["conv2d_forward", "conv2d_backward", "conv_transpose2d_forward",
+           "conv_transpose2d_backward", "conv_output_size"]
+
+# Geometry of one convolution: pads = ((top, bottom), (left, right)); in_hw is the unpadded input
+# size and out_hw the output size, both given so that the transposed convolution can fix them.
+Geometry = namedtuple("Geometry", "kernel stride dilation pads in_hw out_hw")
+
+
+def _pair(value, name: str = "value"):
+    """An int or a pair of ints -> (int, int)."""
+    if isinstance(value, (int, np.integer)):
+        return int(value), int(value)
+    pair = tuple(int(v) for v in value)
+    if len(pair) != 2:
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return pair
+
+
+def resolve_padding(padding, kernel, dilation):
+    """int, (ph, pw), ((top, bottom), (left, right)), 'valid' or 'same' -> ((t, b), (l, r)).
+
+    'same' pads d * (k - 1) in total per axis, the odd one out at the end (as PyTorch does)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0), (0, 0)
+        if padding == "same":
+            totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+            return tuple((t // 2, t - t // 2) for t in totals)
+        raise ValueError(f"padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+    if isinstance(padding, (int, np.integer)):
+        return (int(padding),) * 2, (int(padding),) * 2
+    padding = tuple(padding)
+    if len(padding) == 2 and all(isinstance(p, (int, np.integer)) for p in padding):
+        return (int(padding[0]),) * 2, (int(padding[1]),) * 2
+    return _pair(padding[0], "padding"), _pair(padding[1], "padding")
+
+
+def conv_output_size(size: int, kernel: int, stride: int = 1, pad: int = 0, dilation: int = 1) -> int:
+    """Output length of a convolution over `size` (pad = both sides together)."""
+    return (size + pad - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _conv_geometry(x_shape, kernel, stride, padding, dilation) -> Geometry:
+    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    pads = resolve_padding(padding, kernel, dilation)
+    in_hw = tuple(x_shape[-2:])
+    out_hw = tuple(conv_output_size(n, k, s, sum(p), d)
+                   for n, k, s, p, d in zip(in_hw, kernel, stride, pads, dilation))
+    if min(out_hw) <= 0:
+        raise ValueError(f"conv2d: input of spatial size {in_hw} padded by {pads} is smaller than "
+                         f"the kernel {tuple(kernel)} with dilation {dilation}; output would be {out_hw}")
+    return Geometry(tuple(kernel), stride, dilation, pads, in_hw, out_hw)
+
+
+# ---- layout helpers: [N, C, H, W] <-> channel-first [C, N, H, W] ----
+def _channels_first(x):
+    """[N, C, H, W] -> contiguous [C, N, H, W]."""
+    return np.ascontiguousarray(x.transpose(1, 0, 2, 3))
+
+
+def _batch_first(a, bias=None):
+    """Channel-first [C, N, H, W] (any strides) -> contiguous [N, C, H, W], plus bias [C]."""
+    C, N, H, W = a.shape
+    out = np.empty_like(a, shape=(N, C, H, W), order="C")
+    if bias is None:
+        out[...] = a.transpose(1, 0, 2, 3)
+    else:
+        np.add(a.transpose(1, 0, 2, 3), bias[:, None, None], out=out)
+    return out
+
+
+def _pad(x, pads, value=0.0):
+    """Pad the last two axes of x by ((top, bottom), (left, right)) with `value`."""
+    (top, bottom), (left, right) = pads
+    if top == bottom == left == right == 0:
+        return x
+    *lead, H, W = x.shape
+    xp = np.full_like(x, value, shape=(*lead, H + top + bottom, W + left + right), order="C")
+    xp[..., top:top + H, left:left + W] = x
+    return xp
+
+
+def _window_slices(geo, i: int, j: int):
+    """Index of the input pixels that kernel offset (i, j) meets, one per output position."""
+    (sh, sw), (dh, dw), (oh, ow) = geo.stride, geo.dilation, geo.out_hw
+    return (Ellipsis, slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
+            slice(j * dw, j * dw + sw * (ow - 1) + 1, sw))
+
+
+# ---- im2col / col2im ----
+def _im2col(x, geo):
+    """x [N, C, H, W] -> cols [C, KH, KW, N, OH, OW]: every window of the padded input, one copy."""
+    xp = _pad(x, geo.pads)
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = geo.kernel, geo.stride, geo.dilation, geo.out_hw
+    span = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
+    windows = sliding_window_view(xp, span, axis=(2, 3))            # [N, C, Hp', Wp', span_h, span_w]
+    windows = windows[:, :, ::sh, ::sw, ::dh, ::dw][:, :, :oh, :ow]  # [N, C, OH, OW, KH, KW]
+    return np.ascontiguousarray(windows.transpose(1, 4, 5, 0, 2, 3))
+
+
+def _col2im(cols, geo):
+    """cols [C, KH, KW, N, OH, OW] -> channel-first [C, N, H, W]: each column added back to the
+    pixel it was copied from (pixels shared by several windows sum), padding cropped."""
+    C, KH, KW, N = cols.shape[:4]
+    (top, bottom), (left, right) = geo.pads
+    H, W = geo.in_hw
+    dxp = np.zeros_like(cols, shape=(C, N, H + top + bottom, W + left + right), order="C")
+    for i in range(KH):
+        for j in range(KW):
+            dxp[_window_slices(geo, i, j)] += cols[:, i, j]
+    return dxp[:, :, top:top + H, left:left + W]
+
+
+# ---- the three GEMMs, grouped: g independent products ----
+def _weight_columns(weight, groups):
+    """weight [O, C/g, KH, KW] -> [g, O/g, C/g*KH*KW]."""
+    return weight.reshape(groups, weight.shape[0] // groups, -1)
+
+
+def _conv_columns(cols, weight, groups):
+    """y' [O, N*L] = W @ cols, per group."""
+    cols_g = cols.reshape(groups, -1, cols[0, 0, 0].size)           # [g, C/g*KH*KW, N*L]
+    return np.matmul(_weight_columns(weight, groups), cols_g).reshape(weight.shape[0], -1)
+
+
+def _columns_grad(dy_cf, weight, groups):
+    """dcols [C, KH, KW, N, OH, OW] = W^T @ dy', per group; dy_cf is [O, N, OH, OW]."""
+    O, Cg, KH, KW = weight.shape
+    dy_g = dy_cf.reshape(groups, O // groups, -1)                   # [g, O/g, N*L]
+    dcols = np.matmul(_weight_columns(weight, groups).transpose(0, 2, 1), dy_g)
+    return dcols.reshape(Cg * groups, KH, KW, *dy_cf.shape[1:])
+
+
+def _weight_grad(dy_cf, cols, weight_shape, groups):
+    """dW [O, C/g, KH, KW] = dy' @ cols^T, per group (summed over batch and positions)."""
+    dy_g = dy_cf.reshape(groups, dy_cf.shape[0] // groups, -1)       # [g, O/g, N*L]
+    cols_g = cols.reshape(groups, -1, dy_g.shape[-1])               # [g, C/g*KH*KW, N*L]
+    return np.matmul(dy_g, cols_g.transpose(0, 2, 1)).reshape(weight_shape)
+
+
+def _check_groups(in_channels, weight_channels, groups, what):
+    if in_channels != weight_channels * groups:
+        raise ValueError(f"{what}: input has {in_channels} channels but weight expects "
+                         f"{weight_channels} per group x {groups} groups")
+
+
+# ---- convolution ----
+def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """x [N, C, H, W], weight [O, C/g, KH, KW], bias [O] -> y [N, O, OH, OW].
+
+    padding: int, (ph, pw), ((top, bottom), (left, right)), 'valid' or 'same'."""
+    _check_groups(x.shape[1], weight.shape[1], groups, "conv2d")
+    geo = _conv_geometry(x.shape, weight.shape[2:], stride, padding, dilation)
+    cols = _im2col(x, geo)                                          # [C, KH, KW, N, OH, OW]
+    y_cf = _conv_columns(cols, weight, groups)                      # [O, N*L]
+    y_cf = y_cf.reshape(weight.shape[0], x.shape[0], *geo.out_hw)
+    y = _batch_first(y_cf, bias)
+    return y, (cols, weight, bias is not None, groups, geo)
+
+
+def conv2d_backward(dy, cache):
+    """dy [N, O, OH, OW] -> dx [N, C, H, W], dweight [O, C/g, KH, KW], dbias [O] (or None)."""
+    cols, weight, has_bias, groups, geo = cache
+    dy_cf = _channels_first(dy)                                     # [O, N, OH, OW]
+    dweight = _weight_grad(dy_cf, cols, weight.shape, groups)
+    dx = _batch_first(_col2im(_columns_grad(dy_cf, weight, groups), geo))
+    dbias = dy_cf.reshape(dy_cf.shape[0], -1).sum(axis=1) if has_bias else None
+    return dx, dweight, dbias
+
+
+# ---- transposed convolution: the adjoint of conv2d ----
+def conv_transpose2d_forward(x, weight, bias=None, stride=1, padding=0, output_padding=0,
+                             groups=1, dilation=1):
+    """x [N, C, H, W], weight [C, O/g, KH, KW], bias [O] -> y [N, O, HO, WO] with
+    HO = (H - 1) * stride - 2 * padding + dilation * (KH - 1) + output_padding + 1.
+
+    y is the input gradient of the convolution (weight, stride, padding, dilation) that maps
+    y's shape to x's: columns W^T @ x', then col2im."""
+    if isinstance(padding, str):
+        raise ValueError(f"conv_transpose2d: padding must be an int or a pair, got {padding!r}")
+    C, Og, KH, KW = weight.shape
+    if x.shape[1] != C:
+        raise ValueError(f"conv_transpose2d: input has {x.shape[1]} channels but weight {tuple(weight.shape)} "
+                         f"expects {C}")
+    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    (ph, pw), (oph, opw) = _pair(padding, "padding"), _pair(output_padding, "output_padding")
+    in_hw = tuple(x.shape[-2:])
+    out_hw = tuple((n - 1) * s - 2 * p + d * (k - 1) + op + 1
+                   for n, s, p, d, k, op in zip(in_hw, stride, (ph, pw), dilation, (KH, KW), (oph, opw)))
+    if min(out_hw) <= 0:
+        raise ValueError(f"conv_transpose2d: input of spatial size {in_hw} gives output size {out_hw}")
+    # the convolution y -> x that this layer transposes
+    geo = Geometry((KH, KW), stride, dilation, ((ph, ph), (pw, pw)), out_hw, in_hw)
+    x_cf = _channels_first(x)                                       # [C, N, H, W]
+    y_cf = _col2im(_columns_grad(x_cf, weight, groups), geo)        # [O, N, HO, WO]
+    y = _batch_first(y_cf, bias)
+    return y, (x_cf, weight, bias is not None, groups, geo)
+
+
+def conv_transpose2d_backward(dy, cache):
+    """dy [N, O, HO, WO] -> dx [N, C, H, W], dweight [C, O/g, KH, KW], dbias [O] (or None)."""
+    x_cf, weight, has_bias, groups, geo = cache
+    cols = _im2col(dy, geo)                                         # [O, KH, KW, N, H, W]
+    dx_cf = _conv_columns(cols, weight, groups).reshape(x_cf.shape)  # the convolution of dy
+    dweight = _weight_grad(x_cf, cols, weight.shape, groups)
+    dbias = dy.sum(axis=(0, 2, 3)) if has_bias else None
+    return _batch_first(dx_cf), dweight, dbias
