@@ -1,1 +1,150 @@
-__all__ = []
+"""2-D max and average pooling over [N, C, H, W], with PyTorch's output sizes and tie rules.
+
+A window has KH x KW kernel offsets; for offset (i, j) the pixels it meets, one per output
+position, form a strided view of the padded input. Pooling is a loop over these KH * KW views
+(never over pixels): a running maximum, or a running sum.
+"""
+import numpy as np
+
+from .conv import Geometry, _pad, _pair, _window_slices
+
+__all__ = ["max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward",
+           "avg_pool2d_backward", "pool_output_size"]
+
+
+def pool_output_size(size: int, kernel: int, stride: int, pad: int, dilation: int = 1,
+                     ceil_mode: bool = False) -> int:
+    """PyTorch's rule: floor (or ceil) division, but a window may not start in the right padding."""
+    out = (size + 2 * pad - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
+
+def _pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode, what) -> Geometry:
+    kernel = _pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None or stride == () or stride == [] else _pair(stride, "stride")
+    padding, dilation = _pair(padding, "padding"), _pair(dilation, "dilation")
+    in_hw = tuple(x_shape[-2:])
+    for k, s, p, d in zip(kernel, stride, padding, dilation):
+        if k <= 0 or s <= 0 or d <= 0 or p < 0:
+            raise ValueError(f"{what}: kernel_size {kernel}, stride {stride} and dilation {dilation} "
+                             f"must be positive and padding {padding} non-negative")
+        if p > k // 2:
+            raise ValueError(f"{what}: padding {padding} must be at most half of the kernel "
+                             f"size {kernel}")
+    out_hw = tuple(pool_output_size(n, k, s, p, d, ceil_mode)
+                   for n, k, s, p, d in zip(in_hw, kernel, stride, padding, dilation))
+    if min(out_hw) <= 0:
+        raise ValueError(f"{what}: input of spatial size {in_hw} with kernel {kernel}, padding "
+                         f"{padding} and dilation {dilation} gives output size {out_hw}")
+    # ceil_mode may need room past the right padding for the last window
+    pads = tuple((p, max(p, (o - 1) * s + d * (k - 1) + 1 - n - p))
+                 for n, k, s, p, d, o in zip(in_hw, kernel, stride, padding, dilation, out_hw))
+    return Geometry(kernel, stride, dilation, pads, in_hw, out_hw)
+
+
+def _offsets(geo):
+    kh, kw = geo.kernel
+    return [(i, j) for i in range(kh) for j in range(kw)]
+
+
+def _crop(dxp, geo):
+    """The gradient of the padded input -> the gradient of the input."""
+    (top, _), (left, _) = geo.pads
+    H, W = geo.in_hw
+    if dxp.shape[-2:] == (H, W):
+        return dxp
+    return np.ascontiguousarray(dxp[..., top:top + H, left:left + W])
+
+
+# ---- max pooling ----
+def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                       return_indices=False):
+    """x [N, C, H, W] -> y [N, C, OH, OW], the maximum of each window (padding is -inf);
+    with return_indices, (y, indices) where indices [N, C, OH, OW] are flat positions in H * W."""
+    geo = _pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
+    xp = _pad(x, geo.pads, -np.inf)
+    offsets = _offsets(geo)
+    y = xp[_window_slices(geo, *offsets[0])].copy()
+    for i, j in offsets[1:]:
+        np.maximum(y, xp[_window_slices(geo, i, j)], out=y)   # NaN propagates, as in PyTorch
+    cache = (xp, y, geo)
+    if return_indices:
+        return (y, _flat_indices(_argmax_offsets(xp, y, geo), geo)), cache
+    return y, cache
+
+
+def _argmax_offsets(xp, y, geo):
+    """For each window, the offset number i * KW + j of its first maximal element."""
+    offsets = _offsets(geo)
+    winner = np.zeros_like(y, dtype=np.min_scalar_type(len(offsets)))
+    for k in reversed(range(len(offsets))):                   # the first maximum is written last
+        np.copyto(winner, k, where=xp[_window_slices(geo, *offsets[k])] == y)
+    return winner
+
+
+def _flat_indices(winner, geo):
+    """Offset numbers -> PyTorch's indices: row * W + column in the unpadded input (int64)."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = geo.kernel, geo.stride, geo.dilation, geo.out_hw
+    (top, _), (left, _) = geo.pads
+    W = geo.in_hw[1]
+    winner = winner.astype(np.int64)
+    rows = np.arange(oh)[:, None] * sh - top + (winner // kw) * dh
+    cols = np.arange(ow) * sw - left + (winner % kw) * dw
+    return rows * W + cols
+
+
+def max_pool2d_backward(dy, cache):
+    """dy [N, C, OH, OW] (or (dy, None) with return_indices) -> dx [N, C, H, W]: each window's
+    gradient goes to its first maximal element; overlapping windows add up."""
+    if isinstance(dy, tuple):
+        dy = dy[0]
+    xp, y, geo = cache
+    winner = _argmax_offsets(xp, y, geo)
+    dxp = np.zeros_like(xp, dtype=dy.dtype)
+    for k, (i, j) in enumerate(_offsets(geo)):
+        window = dxp[_window_slices(geo, i, j)]
+        np.add(window, dy, out=window, where=winner == k)
+    return _crop(dxp, geo)
+
+
+# ---- average pooling ----
+def _divisors(geo, count_include_pad, divisor_override, dtype):
+    """1 / (the number each window's sum is divided by), [OH, OW], as PyTorch counts it."""
+    if divisor_override is not None:
+        return np.full(geo.out_hw, 1.0 / divisor_override, dtype=dtype)
+    counts = []
+    for n, k, s, (p, _), o in zip(geo.in_hw, geo.kernel, geo.stride, geo.pads, geo.out_hw):
+        start = np.arange(o) * s - p
+        end = np.minimum(start + k, n + p)                    # may reach into the padding...
+        if not count_include_pad:                             # ...or only over real pixels
+            start, end = np.maximum(start, 0), np.minimum(end, n)
+        counts.append(end - start)
+    return (1.0 / (counts[0][:, None] * counts[1])).astype(dtype)
+
+
+def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                       count_include_pad=True, divisor_override=None):
+    """x [N, C, H, W] -> y [N, C, OH, OW], each window's sum over its divisor (zero padding)."""
+    if divisor_override is not None and divisor_override == 0:
+        raise ValueError("avg_pool2d: divisor_override must not be zero")
+    geo = _pool_geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
+    xp = _pad(x, geo.pads)
+    offsets = _offsets(geo)
+    y = xp[_window_slices(geo, *offsets[0])].copy()
+    for i, j in offsets[1:]:
+        y += xp[_window_slices(geo, i, j)]
+    scale = _divisors(geo, count_include_pad, divisor_override, x.dtype)
+    y *= scale
+    return y, (scale, xp.shape, geo)
+
+
+def avg_pool2d_backward(dy, cache):
+    """dy [N, C, OH, OW] -> dx [N, C, H, W]: every pixel of a window gets dy / divisor."""
+    scale, padded_shape, geo = cache
+    share = dy * scale                                        # [N, C, OH, OW]
+    dxp = np.zeros_like(dy, shape=padded_shape, order="C")
+    for i, j in _offsets(geo):
+        dxp[_window_slices(geo, i, j)] += share
+    return _crop(dxp, geo)
