@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from ._special import erf
+from ._special import normal_cdf, normal_pdf
 
 __all__ = [
     "relu_forward", "relu_backward", "leaky_relu_forward", "leaky_relu_backward",
@@ -87,28 +87,42 @@ def log_softmax_backward(dy, cache):
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-_INV_SQRT_2 = 1.0 / math.sqrt(2.0)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 def gelu_forward(x, approximate="none"):
     """y = x * Phi(x) (exact, with erf) or its tanh approximation (approximate='tanh')."""
     if approximate == "tanh":
-        inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
-        t = np.tanh(inner)
-        return 0.5 * x * (1 + t), (x, t, approximate)
+        h = x * x               # h = (1 + tanh(inner)) / 2, built in place in one buffer:
+        h *= 0.044715 * _SQRT_2_OVER_PI
+        h += _SQRT_2_OVER_PI
+        h *= x                  # inner = sqrt(2/pi) (x + 0.044715 x^3)
+        np.tanh(h, out=h)
+        h += 1
+        h *= 0.5
+        return x * h, (x, h, approximate)
     if approximate != "none":
         raise ValueError(f"GELU approximate must be 'none' or 'tanh', got {approximate!r}")
-    cdf = 0.5 * (1 + erf(x * _INV_SQRT_2))
+    cdf = normal_cdf(x)  # Phi(x) = (1 + erf(x / sqrt(2))) / 2
     return x * cdf, (x, cdf, approximate)
 
 
 def gelu_backward(dy, cache):
-    """Exact: Phi(x) + x phi(x). Tanh: 0.5 (1 + t) + 0.5 x (1 - t^2) d(inner)/dx."""
+    """Exact: Phi(x) + x phi(x). Tanh: h + x dh/dx = h (1 + 2 x (1 - h) d(inner)/dx), as
+    dh/dx = (1 - tanh^2) / 2 d(inner)/dx = 2 h (1 - h) d(inner)/dx."""
     x, s, approximate = cache
     if approximate == "tanh":
-        t = s
-        dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
-        return dy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner)
-    pdf = _INV_SQRT_2PI * np.exp(-0.5 * x * x)
-    return dy * (s + x * pdf)
+        h = s
+        dx = x * x
+        dx *= 6 * 0.044715 * _SQRT_2_OVER_PI
+        dx += 2 * _SQRT_2_OVER_PI   # 2 d(inner)/dx = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+        dx *= x
+        dx *= 1 - h
+        dx += 1
+        dx *= h
+        dx *= dy
+        return dx
+    dx = normal_pdf(x)  # phi(x) = exp(-x^2 / 2) / sqrt(2 pi), then in place:
+    dx *= x             # x phi(x)
+    dx += s             # Phi(x) + x phi(x)
+    dx *= dy
+    return dx
