@@ -80,7 +80,7 @@ def _argmax_offsets(xp, y, geo):
     offsets = _offsets(geo)
     winner = np.zeros_like(y, dtype=np.min_scalar_type(len(offsets)))
     for k in reversed(range(len(offsets))):                   # the first maximum is written last
-        np.copyto(winner, k, where=xp[_window_slices(geo, *offsets[k])] == y)
+        winner = np.where(xp[_window_slices(geo, *offsets[k])] == y, winner.dtype.type(k), winner)
     return winner
 
 
@@ -97,16 +97,39 @@ def _flat_indices(winner, geo):
 
 def max_pool2d_backward(dy, cache):
     """dy [N, C, OH, OW] (or (dy, None) with return_indices) -> dx [N, C, H, W]: each window's
-    gradient goes to its first maximal element; overlapping windows add up."""
+    gradient goes to its first maximal element; overlapping windows add up.
+
+    Offsets are visited in order; `unclaimed` is the gradient of the windows whose maximum has
+    not been met yet. (A non-finite dy spreads NaN over its window: masks multiply.)"""
     if isinstance(dy, tuple):
         dy = dy[0]
     xp, y, geo = cache
-    winner = _argmax_offsets(xp, y, geo)
-    dxp = np.zeros_like(xp, dtype=dy.dtype)
-    for k, (i, j) in enumerate(_offsets(geo)):
-        window = dxp[_window_slices(geo, i, j)]
-        np.add(window, dy, out=window, where=winner == k)
+    dxp, disjoint = _scatter_buffer(xp.shape, geo, dy)
+    unclaimed = dy.copy()
+    offsets = _offsets(geo)
+    for k, (i, j) in enumerate(offsets):
+        window = _window_slices(geo, i, j)
+        is_max = xp[window] == y
+        if disjoint:
+            share = np.multiply(unclaimed, is_max, out=dxp[window])
+        else:
+            share = unclaimed * is_max
+            dxp[window] += share
+        if k + 1 < len(offsets):
+            unclaimed -= share                                # exactly 0 where claimed
     return _crop(dxp, geo)
+
+
+def _scatter_buffer(padded_shape, geo, like):
+    """The buffer that window gradients go into, and whether windows are disjoint (then each
+    offset may assign its slice instead of adding; zeros are needed only where no window looks)."""
+    disjoint = all(s >= d * (k - 1) + 1 for k, s, d in zip(geo.kernel, geo.stride, geo.dilation))
+    covered = all((o - 1) * s + d * (k - 1) + 1 == n for k, s, d, o, n in
+                  zip(geo.kernel, geo.stride, geo.dilation, geo.out_hw, padded_shape[-2:]))
+    if disjoint and covered and all(s == d * (k - 1) + 1 for k, s, d in
+                                    zip(geo.kernel, geo.stride, geo.dilation)):
+        return np.empty_like(like, shape=padded_shape, order="C"), True
+    return np.zeros_like(like, shape=padded_shape, order="C"), disjoint
 
 
 # ---- average pooling ----
@@ -144,7 +167,10 @@ def avg_pool2d_backward(dy, cache):
     """dy [N, C, OH, OW] -> dx [N, C, H, W]: every pixel of a window gets dy / divisor."""
     scale, padded_shape, geo = cache
     share = dy * scale                                        # [N, C, OH, OW]
-    dxp = np.zeros_like(dy, shape=padded_shape, order="C")
+    dxp, disjoint = _scatter_buffer(padded_shape, geo, dy)
     for i, j in _offsets(geo):
-        dxp[_window_slices(geo, i, j)] += share
+        if disjoint:
+            dxp[_window_slices(geo, i, j)] = share
+        else:
+            dxp[_window_slices(geo, i, j)] += share
     return _crop(dxp, geo)
