@@ -157,10 +157,11 @@ def _weight_grad(dy_cf, cols, weight_shape, groups):
     return np.matmul(dy_g, cols_g.transpose(0, 2, 1)).reshape(weight_shape)
 
 
-def _check_groups(in_channels, weight_channels, groups, what):
-    if in_channels != weight_channels * groups:
+def _check_groups(in_channels, weight_channels, groups, what, out_channels):
+    if in_channels != weight_channels * groups or out_channels % groups:
         raise ValueError(f"{what}: input has {in_channels} channels but weight expects "
-                         f"{weight_channels} per group x {groups} groups")
+                         f"{weight_channels} per group x {groups} groups (and {out_channels} "
+                         f"outputs must divide into {groups} groups)")
 
 
 # ---- convolution ----
@@ -168,7 +169,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     """x [N, C, H, W], weight [O, C/g, KH, KW], bias [O] -> y [N, O, OH, OW].
 
     padding: int, (ph, pw), ((top, bottom), (left, right)), 'valid' or 'same'."""
-    _check_groups(x.shape[1], weight.shape[1], groups, "conv2d")
+    _check_groups(x.shape[1], weight.shape[1], groups, "conv2d", weight.shape[0])
     geo = _conv_geometry(x.shape, weight.shape[2:], stride, padding, dilation)
     cols = _im2col(x, geo)                                          # [C, KH, KW, N, OH, OW]
     y_cf = _conv_columns(cols, weight, groups)                      # [O, N*L]
@@ -198,9 +199,7 @@ def conv_transpose2d_forward(x, weight, bias=None, stride=1, padding=0, output_p
     if isinstance(padding, str):
         raise ValueError(f"conv_transpose2d: padding must be an int or a pair, got {padding!r}")
     C, Og, KH, KW = weight.shape
-    if x.shape[1] != C:
-        raise ValueError(f"conv_transpose2d: input has {x.shape[1]} channels but weight {tuple(weight.shape)} "
-                         f"expects {C}")
+    _check_groups(x.shape[1], C // groups, groups, "conv_transpose2d", C)
     stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
     (ph, pw), (oph, opw) = _pair(padding, "padding"), _pair(output_padding, "output_padding")
     in_hw = tuple(x.shape[-2:])

@@ -90,8 +90,8 @@ def _flat_indices(winner, geo):
     (top, _), (left, _) = geo.pads
     W = geo.in_hw[1]
     winner = winner.astype(np.int64)
-    rows = np.arange(oh)[:, None] * sh - top + (winner // kw) * dh
-    cols = np.arange(ow) * sw - left + (winner % kw) * dw
+    rows = np.arange(oh, like=winner)[:, None] * sh - top + (winner // kw) * dh
+    cols = np.arange(ow, like=winner) * sw - left + (winner % kw) * dw
     return rows * W + cols
 
 
@@ -133,10 +133,10 @@ def _scatter_buffer(padded_shape, geo, like):
 
 
 # ---- average pooling ----
-def _divisors(geo, count_include_pad, divisor_override, dtype):
+def _divisors(geo, count_include_pad, divisor_override, like):
     """1 / (the number each window's sum is divided by), [OH, OW], as PyTorch counts it."""
     if divisor_override is not None:
-        return np.full(geo.out_hw, 1.0 / divisor_override, dtype=dtype)
+        return np.full_like(like, 1.0 / divisor_override, shape=geo.out_hw)
     counts = []
     for n, k, s, (p, _), o in zip(geo.in_hw, geo.kernel, geo.stride, geo.pads, geo.out_hw):
         start = np.arange(o) * s - p
@@ -144,7 +144,7 @@ def _divisors(geo, count_include_pad, divisor_override, dtype):
         if not count_include_pad:                             # ...or only over real pixels
             start, end = np.maximum(start, 0), np.minimum(end, n)
         counts.append(end - start)
-    return (1.0 / (counts[0][:, None] * counts[1])).astype(dtype)
+    return np.asarray(1.0 / (counts[0][:, None] * counts[1]), dtype=like.dtype, like=like)
 
 
 def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -158,7 +158,7 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False,
     y = xp[_window_slices(geo, *offsets[0])].copy()
     for i, j in offsets[1:]:
         y += xp[_window_slices(geo, i, j)]
-    scale = _divisors(geo, count_include_pad, divisor_override, x.dtype)
+    scale = _divisors(geo, count_include_pad, divisor_override, x)
     y *= scale
     return y, (scale, xp.shape, geo)
 
