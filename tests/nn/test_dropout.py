@@ -6,7 +6,7 @@ from hypothesis import given, strategies as st
 
 import numpy_transformer as nt
 from numpy_transformer.nn import functional as F
-from numpy_transformer.testing import compare_with_torch
+from numpy_transformer.testing import check_functional_gradients, compare_with_torch
 
 dtypes = st.sampled_from([np.float64, np.float32])
 
@@ -39,6 +39,14 @@ def test_dropout_keeps_elements_scaled_by_one_over_keep_and_backward_uses_that_m
     assert y.dtype == dx.dtype == dtype
     np.testing.assert_array_equal(dx == 0, ~kept)
     np.testing.assert_allclose(dx, dy * scale, rtol=1e-6)
+
+
+@pytest.mark.parametrize("forward", [F.dropout_forward, F.feature_dropout_forward])
+def test_dropout_functional_gradients_with_a_fixed_mask(forward, rng):
+    def seeded(x):  # the same generator state on every call, so the mask is fixed
+        return forward(x, 0.4, True, np.random.default_rng(3))
+    check_functional_gradients(seeded, F.dropout_backward, [rng.standard_normal((3, 4, 5))],
+                               name=forward.__name__)
 
 
 @pytest.mark.parametrize("p", [0.2, 0.5, 0.9])

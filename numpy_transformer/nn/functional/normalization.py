@@ -1,8 +1,9 @@
 """Normalisation math: LayerNorm over the trailing dims, BatchNorm over all dims but the channel.
 
 Both cost little arithmetic and much memory traffic, so the code counts passes over the data:
-every sum is a matrix-vector product with a vector of ones (BLAS, two threads, one read), and the
-elementwise steps write in place into buffers that already exist.
+sums are matrix-vector products with a vector of ones (BLAS: one read, two threads) or einsum
+contractions (sum of products without the product's temporary), and elementwise steps work in
+place where they can.
 """
 import math
 
@@ -35,27 +36,20 @@ def layer_norm_forward(x, weight=None, bias=None, n_dims=1, eps=1e-5):
 
 
 def layer_norm_backward(dy, cache):
-    """dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * weight (per row).
-
-    The two means are row sums, written as matrix-vector products:
-    sum_j g_ij = dy @ weight and sum_j g_ij xhat_ij = (dy * xhat) @ weight."""
+    """dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * weight, means over each row;
+    dweight = sum over rows of dy * xhat, dbias = sum over rows of dy."""
     xhat, rstd, weight, has_bias, norm_shape = cache
     R, D = xhat.shape
     dy2 = dy.reshape(R, D)
-    ones_d = np.ones_like(xhat, shape=(D,))
-    w = weight.reshape(D) if weight is not None else ones_d
-    dy_xhat = dy2 * xhat                                    # [R, D], reused below
-    ones_r = np.ones_like(xhat, shape=(R,))
-    dweight = (ones_r @ dy_xhat).reshape(norm_shape) if weight is not None else None  # sum_rows dy*xhat
-    dbias = (ones_r @ dy2).reshape(norm_shape) if has_bias else None                # sum_rows dy
-    mean_g = (dy2 @ w) * (1.0 / D)                          # [R]: mean(g)
-    mean_gx = (dy_xhat @ w) * (1.0 / D)                     # [R]: mean(g * xhat)
-    dx = dy2 * w if weight is not None else dy2.copy()      # g
-    term = np.multiply(xhat, mean_gx[:, None], out=dy_xhat)  # xhat * mean(g * xhat)
-    dx -= term
-    dx -= mean_g[:, None]
-    dx *= rstd[:, None]
-    return dx.reshape(dy.shape), dweight, dbias
+    dweight = np.einsum("rd,rd->d", dy2, xhat).reshape(norm_shape) if weight is not None else None
+    dbias = (np.ones_like(xhat, shape=(R,)) @ dy2).reshape(norm_shape) if has_bias else None
+    g = dy2 * weight.reshape(D) if weight is not None else dy2.copy()     # [R, D], becomes dx
+    mean_g = (g @ np.ones_like(xhat, shape=(D,))) * (1.0 / D)              # [R]
+    mean_gx = np.einsum("rd,rd->r", g, xhat) * (1.0 / D)                   # [R]
+    g -= xhat * mean_gx[:, None]
+    g -= mean_g[:, None]
+    g *= rstd[:, None]
+    return g.reshape(dy.shape), dweight, dbias
 
 
 # ---------------------------------------------------------------- BatchNorm
@@ -82,8 +76,7 @@ def batch_norm_forward(x, weight=None, bias=None, running_mean=None, running_var
     if training:
         mean = _channel_sums(x3) * (1.0 / M)                # [C]
         centered = x3 - mean[:, None]
-        y = np.multiply(centered, centered)                 # squares, in y's buffer for now
-        var = _channel_sums(y) * (1.0 / M)                  # biased: used to normalise
+        var = np.einsum("ncl,ncl->c", centered, centered) * (1.0 / M)   # biased: used to normalise
         if running_mean is not None:
             running_mean *= 1.0 - momentum
             running_mean += momentum * mean
@@ -95,10 +88,9 @@ def batch_norm_forward(x, weight=None, bias=None, running_mean=None, running_var
             raise ValueError("batch_norm_forward needs running_mean and running_var when not training")
         mean, var = running_mean, running_var
         centered = x3 - mean[:, None]
-        y = np.empty_like(centered)
     rstd = 1.0 / np.sqrt(var + eps)                         # [C]
     scale = rstd * weight if weight is not None else rstd   # y = centered * scale + bias
-    np.multiply(centered, scale[:, None], out=y)
+    y = centered * scale[:, None]
     if bias is not None:
         y += bias[:, None]
     return y.reshape(x.shape), (centered, rstd, weight, bias is not None, training)
@@ -112,17 +104,12 @@ def batch_norm_backward(dy, cache):
     N, C, L = centered.shape
     M = N * L
     dy3 = dy.reshape(N, C, L)
-    dbias = _channel_sums(dy3)                              # [C]: sum(dy)
-    work = dy3 * centered                                   # [N, C, L], reused for dx below
-    dweight = _channel_sums(work) * rstd                    # [C]: sum(dy * xhat)
-    scale = rstd * weight if weight is not None else rstd   # d y / d xhat * d xhat / d centred
-    if training:
-        # dx = scale * dy - (centered * scale * rstd * dweight / M + scale * dbias / M)
-        np.multiply(centered, (scale * rstd * dweight * (1.0 / M))[:, None], out=work)
-        work += (scale * dbias * (1.0 / M))[:, None]
-        dx = dy3 * scale[:, None]
-        dx -= work
-    else:
-        dx = np.multiply(dy3, scale[:, None], out=work)
+    dbias = _channel_sums(dy3)                                       # [C]: sum(dy)
+    dweight = np.einsum("ncl,ncl->c", dy3, centered) * rstd          # [C]: sum(dy * xhat)
+    scale = rstd * weight if weight is not None else rstd            # d y / d centred
+    dx = dy3 * scale[:, None]
+    if training:   # the batch mean and variance depend on x: subtract their share
+        dx -= centered * (scale * rstd * dweight * (1.0 / M))[:, None]
+        dx -= (scale * dbias * (1.0 / M))[:, None]
     return (dx.reshape(dy.shape), dweight if weight is not None else None,
             dbias if has_bias else None)
