@@ -23,12 +23,12 @@ def scatter_add_rows(target, ids, rows):
         return target
     order = np.argsort(ids, kind="stable")
     sorted_ids = ids[order]
-    starts_run = np.empty(M, dtype=bool)                       # [M] True where a run begins
+    starts_run = np.empty_like(ids, dtype=bool)                # [M] True where a run begins
     starts_run[0] = True
     np.not_equal(sorted_ids[1:], sorted_ids[:-1], out=starts_run[1:])
     run_start = np.flatnonzero(starts_run)                     # [U] sorted position of each run
     run_end = np.append(run_start[1:], M)                      # [U]
-    rank = np.arange(M) - run_start[np.cumsum(starts_run) - 1]  # [M] 0 = first occurrence, 1 = second...
+    rank = np.arange(M, like=ids) - run_start[np.cumsum(starts_run) - 1]  # [M] 0 = first, 1 = second...
     by_rank = np.argsort(rank, kind="stable")                  # sorted positions, round after round
     round_ends = np.cumsum(np.bincount(rank))                  # round k = by_rank[ends[k-1]:ends[k]]
     begin = 0
