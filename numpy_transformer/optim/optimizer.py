@@ -1,7 +1,10 @@
 """`Optimizer`: parameter groups, per-parameter state and state dicts, as in torch.optim."""
+import threading
+
 import numpy as np
 
 from ..nn.parameter import Parameter
+from ._threads import parallel_for
 
 __all__ = ["Optimizer"]
 
@@ -22,7 +25,7 @@ class Optimizer:
         self._check_options(self.defaults)
         self.state = {}          # Parameter -> dict of arrays and scalars (e.g. 'exp_avg', 'step')
         self.param_groups = []
-        self._scratch = {}       # dtype -> flat work array, reused by every step
+        self._local = threading.local()   # per thread: (dtype, slot) -> flat work array
         groups = list(params)
         if not groups:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
@@ -36,10 +39,10 @@ class Optimizer:
         """Raise ValueError for an option out of range (subclasses add theirs)."""
         lr = group.get("lr", 0.0)
         if not lr >= 0.0:
-            raise ValueError(f"{type(self).__name__} got an invalid learning rate lr={lr}; "
-                             "it must be >= 0")
+            raise self._error(f"an invalid learning rate lr={lr}; it must be >= 0")
 
-    def _error(self, message: str):
+    def _error(self, message: str) -> ValueError:
+        """'SGD got <message>': the error a subclass raises for a bad option."""
         return ValueError(f"{type(self).__name__} got {message}")
 
     def add_param_group(self, param_group: dict) -> None:
@@ -80,12 +83,14 @@ class Optimizer:
                     p.grad[...] = 0
 
     def step(self, closure=None):
-        """Update every parameter that has a gradient; returns `closure()` if given."""
+        """Update every parameter that has a gradient; returns `closure()` if given.
+
+        Each parameter's update is independent of the others, so big parameters are updated
+        by several threads at once (NumPy releases the GIL inside ufuncs); same result."""
         loss = closure() if closure is not None else None
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.requires_grad and p.grad is not None:
-                    self._update(p, self.state.setdefault(p, {}), group)
+        jobs = [(p, self.state.setdefault(p, {}), group) for group in self.param_groups
+                for p in group["params"] if p.requires_grad and p.grad is not None]
+        parallel_for(lambda job: self._update(*job), jobs, sizes=[p.size for p, _, _ in jobs])
         return loss
 
     def _update(self, param, state: dict, group: dict) -> None:
@@ -93,11 +98,12 @@ class Optimizer:
 
     def _work(self, param, slot: int = 0):
         """A scratch array shaped like `param` (contents undefined), reused across steps."""
+        scratch = self._local.__dict__.setdefault("scratch", {})
         key = (param.data.dtype, slot)
-        flat = self._scratch.get(key)
+        flat = scratch.get(key)
         if flat is None or flat.size < param.data.size:
             flat = np.empty_like(param.data, shape=(param.data.size,))
-            self._scratch[key] = flat
+            scratch[key] = flat
         return flat[:param.data.size].reshape(param.data.shape)
 
     # ---- state dicts: arrays and JSON-able scalars, parameters referred to by index ----
