@@ -1,0 +1,43 @@
+"""The recipe registry: a name, a one-line description, a config dataclass and a builder."""
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+RECIPES = {}
+
+
+@dataclass
+class Setup:
+    """What a recipe builds: the task to train, its data, and how to evaluate it at the end."""
+    task: Any
+    train_loader: Any
+    eval_loader: Any = None
+    test_loader: Any = None
+    notes: dict = field(default_factory=dict)
+
+
+@dataclass
+class Recipe:
+    name: str
+    description: str
+    config: type                              # a dataclass with every default
+    build: Callable[[Any, Any], Setup]        # build(config, data_dir) -> Setup
+
+    def make_config(self, **overrides):
+        """The default config with `overrides`; unknown keys are errors."""
+        names = {f.name for f in dataclasses.fields(self.config)}
+        unknown = sorted(k for k in overrides if k not in names)
+        if unknown:
+            raise ValueError(f"recipe '{self.name}' has no option(s) {unknown}; it has {sorted(names)}")
+        return self.config(**overrides)
+
+
+def register(recipe: Recipe) -> Recipe:
+    RECIPES[recipe.name] = recipe
+    return recipe
+
+
+def get_recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise KeyError(f"unknown recipe '{name}'; known recipes: {', '.join(sorted(RECIPES))}")
+    return RECIPES[name]

@@ -1,0 +1,91 @@
+"""A task: the modules, optimizers and schedulers a recipe trains, and what one step does."""
+import numpy as np
+
+from ..grad_mode import no_grad
+from ..optim import clip_grad_norm_
+
+
+class Task:
+    """Owns named modules/optimizers/schedulers; `train_step` runs one optimisation step.
+
+    Subclasses write `forward_backward(batch) -> metrics` (forward, loss, backward) and
+    `evaluate(loader) -> metrics`; tasks with several optimizers (a GAN) override `train_step`."""
+
+    def __init__(self, modules: dict, optimizers: dict = None, schedulers: dict = None,
+                 grad_clip: float = None):
+        self.modules = modules
+        self.optimizers = optimizers or {}
+        self.schedulers = schedulers or {}
+        self.grad_clip = grad_clip
+
+    def train_step(self, batch) -> dict:
+        for optimizer in self.optimizers.values():
+            optimizer.zero_grad()
+        metrics = self.forward_backward(batch)
+        if self.grad_clip:
+            params = [p for m in self.modules.values() for p in m.parameters()]
+            metrics["grad_norm"] = float(clip_grad_norm_(params, self.grad_clip))
+        for optimizer in self.optimizers.values():
+            optimizer.step()
+        for scheduler in self.schedulers.values():
+            scheduler.step()
+        return metrics
+
+    def forward_backward(self, batch) -> dict:
+        raise NotImplementedError
+
+    def evaluate(self, loader) -> dict:
+        raise NotImplementedError
+
+    def learning_rate(self) -> float:
+        """The first optimizer's current learning rate (for the log)."""
+        for optimizer in self.optimizers.values():
+            return float(optimizer.param_groups[0]["lr"])
+        return 0.0
+
+    def train(self, mode: bool = True) -> None:
+        for module in self.modules.values():
+            module.train(mode)
+
+    def state(self) -> dict:
+        """JSON-able state beyond weights and optimizers (the schedulers')."""
+        return {"schedulers": {k: s.state_dict() for k, s in self.schedulers.items()}}
+
+    def load_state(self, state: dict) -> None:
+        for name, saved in state.get("schedulers", {}).items():
+            self.schedulers[name].load_state_dict(saved)
+
+
+class ClassificationTask(Task):
+    """Inputs -> logits -> cross-entropy; reports loss and accuracy."""
+
+    def __init__(self, model, criterion, optimizer, scheduler=None, grad_clip=None):
+        super().__init__({"model": model}, {"optimizer": optimizer},
+                         {"scheduler": scheduler} if scheduler else {}, grad_clip)
+        self.model, self.criterion = model, criterion
+
+    def forward_backward(self, batch) -> dict:
+        x, y = batch
+        logits = self.model(x)
+        loss = self.criterion(logits, y)
+        self.model.backward(self.criterion.backward())
+        return {"loss": float(loss), "accuracy": float(np.mean(logits.argmax(-1) == y))}
+
+    def evaluate(self, loader) -> dict:
+        """Mean loss and accuracy over every batch of `loader`, in eval mode, keeping no caches."""
+        self.model.eval()
+        total_loss, correct, count = 0.0, 0, 0
+        with no_grad():
+            for x, y in loader:
+                logits = self.model(x)
+                total_loss += float(self.criterion(logits, y)) * len(y)
+                correct += int(np.sum(logits.argmax(-1) == y))
+                count += len(y)
+        self.model.train()
+        return {"loss": total_loss / count, "accuracy": correct / count}
+
+    def predict(self, x) -> np.ndarray:
+        """Class indices for a batch, in eval mode."""
+        self.model.eval()
+        with no_grad():
+            return self.model(x).argmax(-1)

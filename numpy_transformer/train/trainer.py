@@ -1,0 +1,145 @@
+"""The training loop: steps, periodic evaluation, JSON-lines log, curves, checkpoints, exact resume."""
+import math
+import os
+import sys
+import time
+
+from ..random import get_rng_state, set_rng_state
+from .checkpoint import load_checkpoint, restore, save_checkpoint
+from .log import JsonLog
+
+CHECKPOINT = "checkpoint.safetensors"
+LOG = "log.jsonl"
+CURVES = "curves.png"
+
+
+class Trainer:
+    """Runs `task.train_step` over `train_loader` for `steps` (or `epochs`), evaluating every
+    `eval_every` steps (default: once per epoch) and checkpointing every `checkpoint_every`.
+
+    With `out_dir`, writes log.jsonl, curves.png and checkpoint.safetensors there; `fit(resume=True)`
+    continues from that checkpoint and ends with bit-identical weights to an uninterrupted run."""
+
+    def __init__(self, task, train_loader, eval_loader=None, *, epochs: float = None,
+                 steps: int = None, eval_every: int = None, log_every: int = 10,
+                 checkpoint_every: int = None, out_dir=None, progress: bool = True,
+                 info: dict = None, plot: bool = True):
+        if (epochs is None) == (steps is None):
+            raise ValueError("Trainer needs exactly one of epochs= or steps=")
+        self.task, self.train_loader, self.eval_loader = task, train_loader, eval_loader
+        self.total_steps = steps if steps is not None else math.ceil(epochs * len(train_loader))
+        self.eval_every = eval_every or len(train_loader)
+        self.log_every = log_every
+        self.checkpoint_every = checkpoint_every or self.eval_every
+        self.out_dir, self.progress, self.plot = out_dir, progress, plot
+        self.info = dict(info or {})   # recipe name, config...: saved in every checkpoint
+        self.step, self.train_seconds = 0, 0.0
+        self.history = []
+        self._last_plot = time.monotonic()
+
+    # ---- checkpoints ----
+    def checkpoint_path(self):
+        return os.path.join(self.out_dir, CHECKPOINT)
+
+    def save(self) -> None:
+        state = {**self.info, "step": self.step, "train_seconds": self.train_seconds,
+                 "loader": self.train_loader.state_dict(), "rng": get_rng_state(),
+                 "task": self.task.state()}
+        save_checkpoint(self.checkpoint_path(), self.task.modules, self.task.optimizers, state)
+
+    def load(self, path=None) -> None:
+        """Restore everything a step depends on: weights, optimizer and scheduler state, data
+        position, random state."""
+        checkpoint = load_checkpoint(path or self.checkpoint_path())
+        restore(checkpoint, self.task.modules, self.task.optimizers)
+        state = checkpoint.state
+        self.task.load_state(state.get("task", {}))
+        self.train_loader.load_state_dict(state["loader"])
+        set_rng_state(state["rng"])
+        self.step, self.train_seconds = state["step"], state.get("train_seconds", 0.0)
+
+    # ---- the loop ----
+    def fit(self, resume: bool = False) -> dict:
+        """Train to `total_steps`; returns the last evaluation's metrics (or the last train metrics)."""
+        if self.out_dir:
+            os.makedirs(self.out_dir, exist_ok=True)
+        if resume:
+            self.load()
+        log = JsonLog(os.path.join(self.out_dir, LOG), self.step if resume else None) if self.out_dir else None
+        bar = _progress_bar(self.total_steps, self.step, self.progress)
+        sums, count, last = {}, 0, {}
+        self.task.train(True)
+        while self.step < self.total_steps:
+            for batch in self.train_loader:
+                started = time.perf_counter()
+                metrics = self.task.train_step(batch)
+                self.train_seconds += time.perf_counter() - started
+                self.step += 1
+                for key, value in metrics.items():
+                    sums[key] = sums.get(key, 0.0) + value
+                count += 1
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{metrics['loss']:.4f}", refresh=False)
+                if self.step % self.log_every == 0 or self.step == self.total_steps:
+                    last = {k: v / count for k, v in sums.items()}
+                    self._record(log, {"split": "train", **last, "lr": self.task.learning_rate()})
+                    sums, count = {}, 0
+                if self.eval_loader is not None and (self.step % self.eval_every == 0
+                                                     or self.step == self.total_steps):
+                    last = self.task.evaluate(self.eval_loader)
+                    record = self._record(log, {"split": "eval", **last})
+                    _say(bar, _summary(record, self.history))
+                    self._plot(every_seconds=60)
+                if self.out_dir and (self.step % self.checkpoint_every == 0 or self.step == self.total_steps):
+                    self.save()
+                if self.step >= self.total_steps:
+                    break
+        if bar is not None:
+            bar.close()
+        self._plot()
+        return last
+
+    def _record(self, log, record: dict) -> dict:
+        record = {"step": self.step, "epoch": round(self.step / len(self.train_loader), 4),
+                  "seconds": round(self.train_seconds, 3), **record}
+        self.history.append(record)
+        if log is not None:
+            log.write(record)
+        return record
+
+    def _plot(self, every_seconds: float = 0) -> None:
+        """Redraw curves.png (at most every `every_seconds` during training)."""
+        now = time.monotonic()
+        if every_seconds and now - self._last_plot < every_seconds:
+            return
+        self._last_plot = now
+        if self.out_dir and self.plot:
+            from ..viz.curves import plot_log
+            plot_log(os.path.join(self.out_dir, LOG), os.path.join(self.out_dir, CURVES))
+
+
+def _progress_bar(total, initial, enabled):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+    return tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True, file=sys.stderr)
+
+
+def _say(bar, text: str) -> None:
+    if bar is not None:
+        bar.write(text)
+    else:
+        print(text, flush=True)
+
+
+def _summary(record: dict, history: list) -> str:
+    train = next((r for r in reversed(history) if r.get("split") == "train"), {})
+    parts = [f"step {record['step']:>6}", f"epoch {record['epoch']:.2f}"]
+    if "loss" in train:
+        parts.append(f"train loss {train['loss']:.4f}")
+    metrics = " ".join(f"{k} {v:.4f}" for k, v in record.items()
+                       if k not in ("step", "epoch", "seconds", "split") and isinstance(v, float))
+    parts.append(f"eval {metrics}")
+    parts.append(f"{record['seconds']:.1f}s")
+    return " | ".join(parts)
