@@ -1,4 +1,7 @@
 """Conv2d and ConvTranspose2d against torch, by finite differences, and their errors."""
+from contextlib import nullcontext
+from unittest import mock
+
 import numpy as np
 import pytest
 import torch
@@ -6,12 +9,23 @@ from hypothesis import given, strategies as st
 
 import numpy_transformer as nt
 from numpy_transformer.nn import functional as F
+from numpy_transformer.nn.functional import conv as conv_math
 from numpy_transformer.nn.functional.conv import _pair, resolve_padding
 from numpy_transformer.testing import (check_functional_gradients, check_module_gradients,
                                        compare_with_torch)
 
 dtypes = st.sampled_from([np.float64, np.float32])
 pairs = st.tuples(st.integers(1, 3), st.integers(1, 3))
+# the convolution picks an internal layout by speed; both must give the same numbers
+LAYOUTS = ["auto", "NHW", "HWN"]
+layouts = st.sampled_from(LAYOUTS)
+
+
+def forced(layout):
+    """Run the convolution math in `layout` ("auto": let it choose)."""
+    if layout == "auto":
+        return nullcontext()
+    return mock.patch.object(conv_math, "_layout", lambda *args: layout)
 
 
 @st.composite
@@ -34,11 +48,12 @@ def conv_options(draw):
     return options, (*batch, options["in_channels"], *hw)
 
 
-@given(options=conv_options(), dtype=dtypes, seed=st.integers(0, 2**16))
-def test_conv2d_matches_torch(options, dtype, seed):
+@given(options=conv_options(), layout=layouts, dtype=dtypes, seed=st.integers(0, 2**16))
+def test_conv2d_matches_torch(options, layout, dtype, seed):
     options, shape = options
     x = np.random.default_rng(seed).standard_normal(shape)
-    compare_with_torch(nt.nn.Conv2d(**options), torch.nn.Conv2d(**options), x, dtype=dtype, seed=seed)
+    with forced(layout):
+        compare_with_torch(nt.nn.Conv2d(**options), torch.nn.Conv2d(**options), x, dtype=dtype, seed=seed)
 
 
 @st.composite
@@ -61,12 +76,13 @@ def conv_transpose_options(draw):
     return options, (*batch, options["in_channels"], *hw)
 
 
-@given(options=conv_transpose_options(), dtype=dtypes, seed=st.integers(0, 2**16))
-def test_conv_transpose2d_matches_torch(options, dtype, seed):
+@given(options=conv_transpose_options(), layout=layouts, dtype=dtypes, seed=st.integers(0, 2**16))
+def test_conv_transpose2d_matches_torch(options, layout, dtype, seed):
     options, shape = options
     x = np.random.default_rng(seed).standard_normal(shape)
-    compare_with_torch(nt.nn.ConvTranspose2d(**options), torch.nn.ConvTranspose2d(**options), x,
-                       dtype=dtype, seed=seed)
+    with forced(layout):
+        compare_with_torch(nt.nn.ConvTranspose2d(**options), torch.nn.ConvTranspose2d(**options), x,
+                           dtype=dtype, seed=seed)
 
 
 def test_conv_transpose2d_output_size_picks_the_output_padding(rng):
@@ -83,20 +99,37 @@ def test_conv_transpose2d_output_size_picks_the_output_padding(rng):
     dict(stride=(2, 1), padding=((1, 0), (0, 2)), dilation=(1, 2), groups=2),
     dict(padding="same", dilation=2),                        # even kernel: asymmetric padding
 ], ids=["plain", "strided-grouped-asymmetric", "same-even"])
-def test_conv2d_functional_gradients(kwargs, rng):
+@pytest.mark.parametrize("layout", LAYOUTS[1:])
+def test_conv2d_functional_gradients(kwargs, layout, rng):
     x, w, b = rng.standard_normal((2, 4, 6, 7)), rng.standard_normal((6, 4 // kwargs.get("groups", 1), 2, 3)), rng.standard_normal(6)
-    check_functional_gradients(F.conv2d_forward, F.conv2d_backward, [x, w, b], kwargs=kwargs,
-                               name="conv2d")
+    with forced(layout):
+        check_functional_gradients(F.conv2d_forward, F.conv2d_backward, [x, w, b], kwargs=kwargs,
+                                   name="conv2d")
 
 
 @pytest.mark.parametrize("kwargs", [
     dict(stride=1, padding=0),
     dict(stride=(2, 3), padding=(1, 0), output_padding=(1, 2), groups=2, dilation=(1, 2)),
 ], ids=["plain", "strided-grouped"])
-def test_conv_transpose2d_functional_gradients(kwargs, rng):
+@pytest.mark.parametrize("layout", LAYOUTS[1:])
+def test_conv_transpose2d_functional_gradients(kwargs, layout, rng):
     x, w, b = rng.standard_normal((2, 4, 3, 4)), rng.standard_normal((4, 3, 3, 2)), rng.standard_normal(3 * kwargs.get("groups", 1))
-    check_functional_gradients(F.conv_transpose2d_forward, F.conv_transpose2d_backward, [x, w, b],
-                               kwargs=kwargs, name="conv_transpose2d")
+    with forced(layout):
+        check_functional_gradients(F.conv_transpose2d_forward, F.conv_transpose2d_backward,
+                                   [x, w, b], kwargs=kwargs, name="conv_transpose2d")
+
+
+@pytest.mark.parametrize("shape, out_channels, kwargs, layout", [
+    ((2, 16, 6, 20), 8, dict(padding=1), "NHW"),          # long rows
+    ((2, 16, 6, 6), 8, dict(padding=1), "HWN"),           # short rows, columns outweigh images
+    ((2, 1, 12, 12), 16, dict(stride=2), "NHW"),          # one input channel: images outweigh
+])
+def test_layout_is_batch_last_only_for_short_rows_and_heavy_columns(shape, out_channels, kwargs, layout):
+    x = np.zeros(shape)
+    w = np.zeros((out_channels, shape[1], 3, 3))
+    geo = conv_math._conv_geometry(x.shape, w.shape[2:], kwargs.get("stride", 1),
+                                   kwargs.get("padding", 0), 1)
+    assert conv_math._layout(geo, w, 1) == layout
 
 
 def test_module_gradients(rng):

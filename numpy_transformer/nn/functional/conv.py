@@ -1,9 +1,10 @@
 """2-D convolution and its transpose by im2col: one copy of the sliding windows, then GEMMs.
 
 Shapes: N batch, C input channels, O output channels, g groups, H x W input, OH x OW output,
-KH x KW kernel, L = OH * OW. The columns are kept channel-first, `cols [C, KH, KW, N, OH, OW]`,
-so that with `weight [O, C/g, KH, KW]` viewed as `[g, O/g, C/g * KH * KW]` every product below
-is one (grouped) GEMM whose result needs no reshuffling:
+KH x KW kernel, L = OH * OW. Inside, images are kept channel-first ([C, N, H, W], or
+[C, H, W, N] when rows are short; see "internal layouts") and the columns are
+`cols [C, KH, KW, N*L]`, so that with `weight [O, C/g, KH, KW]` viewed as `[g, O/g, C/g*KH*KW]`
+every product below is one (grouped) GEMM whose result needs no reshuffling:
 
     forward        y'    [O, N*L]          = W @ cols                   (then to [N, O, OH, OW])
     weight grad    dW    [O, C/g*KH*KW]    = dy' @ cols^T
@@ -71,21 +72,54 @@ def _conv_geometry(x_shape, kernel, stride, padding, dilation) -> Geometry:
     return Geometry(tuple(kernel), stride, dilation, pads, in_hw, out_hw)
 
 
-# ---- layout helpers: [N, C, H, W] <-> channel-first [C, N, H, W] ----
-def _channels_first(x):
-    """[N, C, H, W] -> contiguous [C, N, H, W]."""
-    return np.ascontiguousarray(x.transpose(1, 0, 2, 3))
+# ---- internal layouts: channel-first, the batch outside or inside each image ----
+# "NHW" [C, N, H, W]: each image's rows stay whole, so converting from [N, C, H, W] is cheap,
+#   but im2col / col2im then move one row (OW numbers) at a time.
+# "HWN" [C, H, W, N]: the batch is innermost, so im2col / col2im move runs of N (or OW * N)
+#   numbers; worth its costlier conversion (the batch moves to the inside of every image)
+#   when rows are short and the columns outweigh the images (measured on the CNN/GAN shapes).
+# The columns follow the layout: [C, KH, KW, N, OH, OW] or [C, KH, KW, OH, OW, N].
+SHORT_ROW = 16
+_FROM_NCHW = {"NHW": (1, 0, 2, 3), "HWN": (1, 2, 3, 0)}
+_TO_NCHW = {"NHW": (1, 0, 2, 3), "HWN": (3, 0, 1, 2)}
 
 
-def _batch_first(a, bias=None):
-    """Channel-first [C, N, H, W] (any strides) -> contiguous [N, C, H, W], plus bias [C]."""
-    C, N, H, W = a.shape
-    out = np.empty_like(a, shape=(N, C, H, W), order="C")
-    if bias is None:
-        out[...] = a.transpose(1, 0, 2, 3)
-    else:
-        np.add(a.transpose(1, 0, 2, 3), bias[:, None, None], out=out)
-    return out
+def _layout(geo, weight, groups) -> str:
+    """The internal layout of the convolution geo with weight [O, C/g, KH, KW]."""
+    (oh, ow), (h, w) = geo.out_hw, geo.in_hw
+    channels, outputs = weight.shape[1] * groups, weight.shape[0]
+    columns = channels * weight.shape[2] * weight.shape[3] * oh * ow  # per image
+    images = channels * h * w + outputs * oh * ow
+    return "HWN" if ow < SHORT_ROW and columns >= images else "NHW"
+
+
+def _spatial(layout, rows, columns):
+    """Index applying `rows` and `columns` to the H and W axes of a [C, ...] internal array."""
+    return (slice(None), rows, columns) if layout == "HWN" else (slice(None), slice(None), rows, columns)
+
+
+def _internal_shape(channels, batch, hw, layout):
+    return (channels, *hw, batch) if layout == "HWN" else (channels, batch, *hw)
+
+
+def _to_internal(x, layout, pads=((0, 0), (0, 0))):
+    """[N, C, H, W] -> contiguous internal [C, ...] array, zero padded by ((t, b), (l, r))."""
+    (top, bottom), (left, right) = pads
+    N, C, H, W = x.shape
+    moved = x.transpose(_FROM_NCHW[layout])
+    if top == bottom == left == right == 0:
+        return np.ascontiguousarray(moved)
+    shape = _internal_shape(C, N, (H + top + bottom, W + left + right), layout)
+    xp = np.zeros_like(x, shape=shape, order="C")
+    xp[_spatial(layout, slice(top, top + H), slice(left, left + W))] = moved
+    return xp
+
+
+def _to_nchw(a, layout, bias=None):
+    """Internal [C, ...] array (any strides) -> contiguous [N, C, H, W]; adds bias [C] into `a`."""
+    if bias is not None:
+        a += bias.reshape(-1, 1, 1, 1)                              # in place, in the internal order
+    return np.ascontiguousarray(a.transpose(_TO_NCHW[layout]))
 
 
 def _pad(x, pads, value=0.0):
@@ -100,34 +134,38 @@ def _pad(x, pads, value=0.0):
 
 
 def _window_slices(geo, i: int, j: int):
-    """Index of the input pixels that kernel offset (i, j) meets, one per output position."""
+    """(rows, columns) of the padded input that kernel offset (i, j) meets, one per output."""
     (sh, sw), (dh, dw), (oh, ow) = geo.stride, geo.dilation, geo.out_hw
-    return (Ellipsis, slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
+    return (slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
             slice(j * dw, j * dw + sw * (ow - 1) + 1, sw))
 
 
 # ---- im2col / col2im ----
-def _im2col(x, geo):
-    """x [N, C, H, W] -> cols [C, KH, KW, N, OH, OW]: every window of the padded input, one copy."""
-    xp = _pad(x, geo.pads)
-    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = geo.kernel, geo.stride, geo.dilation, geo.out_hw
+def _im2col(x, geo, layout):
+    """x [N, C, H, W] -> cols [C, KH, KW, (N, OH, OW in the layout's order)]: every window."""
+    xp = _to_internal(x, layout, geo.pads)
+    (kh, kw), (dh, dw) = geo.kernel, geo.dilation
     span = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
-    windows = sliding_window_view(xp, span, axis=(2, 3))            # [N, C, Hp', Wp', span_h, span_w]
-    windows = windows[:, :, ::sh, ::sw, ::dh, ::dw][:, :, :oh, :ow]  # [N, C, OH, OW, KH, KW]
-    return np.ascontiguousarray(windows.transpose(1, 4, 5, 0, 2, 3))
+    h_axis = 1 if layout == "HWN" else 2
+    windows = sliding_window_view(xp, span, axis=(h_axis, h_axis + 1))  # [C, ..., span_h, span_w]
+    starts = _spatial(layout, *_window_slices(geo, 0, 0))            # one window per output pixel
+    windows = windows[starts + (slice(None),) * (4 - len(starts)) + (slice(None, None, dh), slice(None, None, dw))]
+    return np.ascontiguousarray(windows.transpose(0, 4, 5, 1, 2, 3))  # kernel axes after C
 
 
-def _col2im(cols, geo):
-    """cols [C, KH, KW, N, OH, OW] -> channel-first [C, N, H, W]: each column added back to the
+def _col2im(cols, geo, layout):
+    """cols [C, KH, KW, ...] -> internal [C, ...] of the input: each column added back to the
     pixel it was copied from (pixels shared by several windows sum), padding cropped."""
-    C, KH, KW, N = cols.shape[:4]
+    C, KH, KW = cols.shape[:3]
+    N = cols.shape[-1] if layout == "HWN" else cols.shape[3]
     (top, bottom), (left, right) = geo.pads
     H, W = geo.in_hw
-    dxp = np.zeros_like(cols, shape=(C, N, H + top + bottom, W + left + right), order="C")
+    shape = _internal_shape(C, N, (H + top + bottom, W + left + right), layout)
+    dxp = np.zeros_like(cols, shape=shape, order="C")
     for i in range(KH):
         for j in range(KW):
-            dxp[_window_slices(geo, i, j)] += cols[:, i, j]
-    return dxp[:, :, top:top + H, left:left + W]
+            dxp[_spatial(layout, *_window_slices(geo, i, j))] += cols[:, i, j]
+    return dxp[_spatial(layout, slice(top, top + H), slice(left, left + W))]
 
 
 # ---- the three GEMMs, grouped: g independent products ----
@@ -138,22 +176,22 @@ def _weight_columns(weight, groups):
 
 def _conv_columns(cols, weight, groups):
     """y' [O, N*L] = W @ cols, per group."""
-    cols_g = cols.reshape(groups, -1, cols[0, 0, 0].size)           # [g, C/g*KH*KW, N*L]
+    cols_g = cols.reshape(groups, -1, cols[0, 0, 0].size)           # [g, C/g*KH*KW, L*N]
     return np.matmul(_weight_columns(weight, groups), cols_g).reshape(weight.shape[0], -1)
 
 
 def _columns_grad(dy_cf, weight, groups):
-    """dcols [C, KH, KW, N, OH, OW] = W^T @ dy', per group; dy_cf is [O, N, OH, OW]."""
+    """dcols [C, KH, KW, OH, OW, N] = W^T @ dy', per group; dy_cf is [O, OH, OW, N]."""
     O, Cg, KH, KW = weight.shape
-    dy_g = dy_cf.reshape(groups, O // groups, -1)                   # [g, O/g, N*L]
+    dy_g = dy_cf.reshape(groups, O // groups, -1)                   # [g, O/g, L*N]
     dcols = np.matmul(_weight_columns(weight, groups).transpose(0, 2, 1), dy_g)
     return dcols.reshape(Cg * groups, KH, KW, *dy_cf.shape[1:])
 
 
 def _weight_grad(dy_cf, cols, weight_shape, groups):
     """dW [O, C/g, KH, KW] = dy' @ cols^T, per group (summed over batch and positions)."""
-    dy_g = dy_cf.reshape(groups, dy_cf.shape[0] // groups, -1)       # [g, O/g, N*L]
-    cols_g = cols.reshape(groups, -1, dy_g.shape[-1])               # [g, C/g*KH*KW, N*L]
+    dy_g = dy_cf.reshape(groups, dy_cf.shape[0] // groups, -1)       # [g, O/g, L*N]
+    cols_g = cols.reshape(groups, -1, dy_g.shape[-1])               # [g, C/g*KH*KW, L*N]
     return np.matmul(dy_g, cols_g.transpose(0, 2, 1)).reshape(weight_shape)
 
 
@@ -171,19 +209,21 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     padding: int, (ph, pw), ((top, bottom), (left, right)), 'valid' or 'same'."""
     _check_groups(x.shape[1], weight.shape[1], groups, "conv2d", weight.shape[0])
     geo = _conv_geometry(x.shape, weight.shape[2:], stride, padding, dilation)
-    cols = _im2col(x, geo)                                          # [C, KH, KW, N, OH, OW]
+    layout = _layout(geo, weight, groups)
+    cols = _im2col(x, geo, layout)                                  # [C, KH, KW, (N, OH, OW)]
     y_cf = _conv_columns(cols, weight, groups)                      # [O, N*L]
-    y_cf = y_cf.reshape(weight.shape[0], x.shape[0], *geo.out_hw)
-    y = _batch_first(y_cf, bias)
+    y_cf = y_cf.reshape(_internal_shape(weight.shape[0], x.shape[0], geo.out_hw, layout))
+    y = _to_nchw(y_cf, layout, bias)
     return y, (cols, weight, bias is not None, groups, geo)
 
 
 def conv2d_backward(dy, cache):
     """dy [N, O, OH, OW] -> dx [N, C, H, W], dweight [O, C/g, KH, KW], dbias [O] (or None)."""
     cols, weight, has_bias, groups, geo = cache
-    dy_cf = _channels_first(dy)                                     # [O, N, OH, OW]
+    layout = _layout(geo, weight, groups)
+    dy_cf = _to_internal(dy, layout)                                # [O, (N, OH, OW)]
     dweight = _weight_grad(dy_cf, cols, weight.shape, groups)
-    dx = _batch_first(_col2im(_columns_grad(dy_cf, weight, groups), geo))
+    dx = _to_nchw(_col2im(_columns_grad(dy_cf, weight, groups), geo, layout), layout)
     dbias = dy_cf.reshape(dy_cf.shape[0], -1).sum(axis=1) if has_bias else None
     return dx, dweight, dbias
 
@@ -209,17 +249,19 @@ def conv_transpose2d_forward(x, weight, bias=None, stride=1, padding=0, output_p
         raise ValueError(f"conv_transpose2d: input of spatial size {in_hw} gives output size {out_hw}")
     # the convolution y -> x that this layer transposes
     geo = Geometry((KH, KW), stride, dilation, ((ph, ph), (pw, pw)), out_hw, in_hw)
-    x_cf = _channels_first(x)                                       # [C, N, H, W]
-    y_cf = _col2im(_columns_grad(x_cf, weight, groups), geo)        # [O, N, HO, WO]
-    y = _batch_first(y_cf, bias)
+    layout = _layout(geo, weight, groups)
+    x_cf = _to_internal(x, layout)                                  # [C, (N, H, W)]
+    y_cf = _col2im(_columns_grad(x_cf, weight, groups), geo, layout)  # [O, (N, HO, WO)]
+    y = _to_nchw(y_cf, layout, bias)
     return y, (x_cf, weight, bias is not None, groups, geo)
 
 
 def conv_transpose2d_backward(dy, cache):
     """dy [N, O, HO, WO] -> dx [N, C, H, W], dweight [C, O/g, KH, KW], dbias [O] (or None)."""
     x_cf, weight, has_bias, groups, geo = cache
-    cols = _im2col(dy, geo)                                         # [O, KH, KW, N, H, W]
+    layout = _layout(geo, weight, groups)
+    cols = _im2col(dy, geo, layout)                                 # [O, KH, KW, (N, H, W)]
     dx_cf = _conv_columns(cols, weight, groups).reshape(x_cf.shape)  # the convolution of dy
     dweight = _weight_grad(x_cf, cols, weight.shape, groups)
     dbias = dy.sum(axis=(0, 2, 3)) if has_bias else None
-    return _batch_first(dx_cf), dweight, dbias
+    return _to_nchw(dx_cf, layout), dweight, dbias

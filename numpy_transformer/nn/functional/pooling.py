@@ -44,6 +44,11 @@ def _pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode, w
     return Geometry(kernel, stride, dilation, pads, in_hw, out_hw)
 
 
+def _window(geo, i, j):
+    """Index of the [N, C, OH, OW] pixels that kernel offset (i, j) meets in the padded input."""
+    return (Ellipsis, *_window_slices(geo, i, j))
+
+
 def _offsets(geo):
     kh, kw = geo.kernel
     return [(i, j) for i in range(kh) for j in range(kw)]
@@ -66,9 +71,9 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_
     geo = _pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
     xp = _pad(x, geo.pads, -np.inf)
     offsets = _offsets(geo)
-    y = xp[_window_slices(geo, *offsets[0])].copy()
+    y = xp[_window(geo, *offsets[0])].copy()
     for i, j in offsets[1:]:
-        np.maximum(y, xp[_window_slices(geo, i, j)], out=y)   # NaN propagates, as in PyTorch
+        np.maximum(y, xp[_window(geo, i, j)], out=y)   # NaN propagates, as in PyTorch
     cache = (xp, y, geo)
     if return_indices:
         return (y, _flat_indices(_argmax_offsets(xp, y, geo), geo)), cache
@@ -80,7 +85,7 @@ def _argmax_offsets(xp, y, geo):
     offsets = _offsets(geo)
     winner = np.zeros_like(y, dtype=np.min_scalar_type(len(offsets)))
     for k in reversed(range(len(offsets))):                   # the first maximum is written last
-        winner = np.where(xp[_window_slices(geo, *offsets[k])] == y, winner.dtype.type(k), winner)
+        winner = np.where(xp[_window(geo, *offsets[k])] == y, winner.dtype.type(k), winner)
     return winner
 
 
@@ -108,7 +113,7 @@ def max_pool2d_backward(dy, cache):
     unclaimed = dy.copy()
     offsets = _offsets(geo)
     for k, (i, j) in enumerate(offsets):
-        window = _window_slices(geo, i, j)
+        window = _window(geo, i, j)
         is_max = xp[window] == y
         if disjoint:
             share = np.multiply(unclaimed, is_max, out=dxp[window])
@@ -155,9 +160,9 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False,
     geo = _pool_geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
     xp = _pad(x, geo.pads)
     offsets = _offsets(geo)
-    y = xp[_window_slices(geo, *offsets[0])].copy()
+    y = xp[_window(geo, *offsets[0])].copy()
     for i, j in offsets[1:]:
-        y += xp[_window_slices(geo, i, j)]
+        y += xp[_window(geo, i, j)]
     scale = _divisors(geo, count_include_pad, divisor_override, x)
     y *= scale
     return y, (scale, xp.shape, geo)
@@ -170,7 +175,7 @@ def avg_pool2d_backward(dy, cache):
     dxp, disjoint = _scatter_buffer(padded_shape, geo, dy)
     for i, j in _offsets(geo):
         if disjoint:
-            dxp[_window_slices(geo, i, j)] = share
+            dxp[_window(geo, i, j)] = share
         else:
-            dxp[_window_slices(geo, i, j)] += share
+            dxp[_window(geo, i, j)] += share
     return _crop(dxp, geo)
