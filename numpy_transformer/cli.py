@@ -1,4 +1,4 @@
-"""`numpy-transformer`: train, evaluate and list recipes from the command line."""
+"""`numpy-transformer`: train, evaluate, compare and list recipes from the command line."""
 import argparse
 import dataclasses
 import json
@@ -101,6 +101,35 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    from .recipes import get_recipe
+    from .train.compare import compare_with_pytorch
+    recipe = get_recipe(args.recipe)
+    config = recipe.make_config(**_overrides(recipe, args))
+    result = compare_with_pytorch(recipe, config, args.data_dir, progress=not args.no_progress)
+    ours, theirs = result["numpy_transformer"], result["torch"]
+    print(f"{recipe.name}: {result['steps']} steps, same initial weights, same batches")
+    print(f"{'':<18}{'test accuracy':>14}{'train seconds':>15}")
+    for name, r in (("numpy_transformer", ours), ("torch", theirs)):
+        print(f"{name:<18}{r['test_accuracy']:>14.4f}{r['train_seconds']:>15.1f}")
+    print(f"time ratio numpy_transformer / torch: {ours['train_seconds'] / theirs['train_seconds']:.2f}x")
+    return 0
+
+
+def _add_config_options(parser) -> None:
+    parser.add_argument("recipe")
+    parser.add_argument("--epochs", type=float)
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--eval-every", type=int)
+    parser.add_argument("--checkpoint-every", type=int)
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="any other recipe option")
+    parser.add_argument("--data-dir", help="folder with the data files (default: $NT_DATA_DIR or the cache)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="numpy-transformer", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -108,20 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("list", help="the recipes, one line each").set_defaults(run=cmd_list)
 
     train = commands.add_parser("train", help="train a recipe")
-    train.add_argument("recipe")
-    train.add_argument("--epochs", type=float)
-    train.add_argument("--steps", type=int)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--lr", type=float)
-    train.add_argument("--seed", type=int)
-    train.add_argument("--eval-every", type=int)
-    train.add_argument("--checkpoint-every", type=int)
-    train.add_argument("--set", action="append", metavar="KEY=VALUE", help="any other recipe option")
-    train.add_argument("--data-dir", help="folder with the data files (default: $NT_DATA_DIR or the cache)")
+    _add_config_options(train)
     train.add_argument("--out", help="output folder (default: runs/RECIPE)")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.safetensors")
-    train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(run=cmd_train)
+
+    compare = commands.add_parser("compare", help="train a recipe and its PyTorch twin side by side")
+    _add_config_options(compare)
+    compare.set_defaults(run=cmd_compare)
 
     evaluate = commands.add_parser("eval", help="evaluate a checkpoint on its test set")
     evaluate.add_argument("checkpoint", help="a checkpoint file or the run folder holding it")
