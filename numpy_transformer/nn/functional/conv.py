@@ -122,17 +122,6 @@ def _to_nchw(a, layout, bias=None):
     return np.ascontiguousarray(a.transpose(_TO_NCHW[layout]))
 
 
-def _pad(x, pads, value=0.0):
-    """Pad the last two axes of x by ((top, bottom), (left, right)) with `value`."""
-    (top, bottom), (left, right) = pads
-    if top == bottom == left == right == 0:
-        return x
-    *lead, H, W = x.shape
-    xp = np.full_like(x, value, shape=(*lead, H + top + bottom, W + left + right), order="C")
-    xp[..., top:top + H, left:left + W] = x
-    return xp
-
-
 def _window_slices(geo, i: int, j: int):
     """(rows, columns) of the padded input that kernel offset (i, j) meets, one per output."""
     (sh, sw), (dh, dw), (oh, ow) = geo.stride, geo.dilation, geo.out_hw
@@ -146,10 +135,11 @@ def _im2col(x, geo, layout):
     xp = _to_internal(x, layout, geo.pads)
     (kh, kw), (dh, dw) = geo.kernel, geo.dilation
     span = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
-    h_axis = 1 if layout == "HWN" else 2
-    windows = sliding_window_view(xp, span, axis=(h_axis, h_axis + 1))  # [C, ..., span_h, span_w]
-    starts = _spatial(layout, *_window_slices(geo, 0, 0))            # one window per output pixel
-    windows = windows[starts + (slice(None),) * (4 - len(starts)) + (slice(None, None, dh), slice(None, None, dw))]
+    rows, columns = _window_slices(geo, 0, 0)                       # where each window starts
+    if layout == "HWN":                                             # [C, OH, OW, N, KH, KW]
+        windows = sliding_window_view(xp, span, axis=(1, 2))[:, rows, columns, :, ::dh, ::dw]
+    else:                                                           # [C, N, OH, OW, KH, KW]
+        windows = sliding_window_view(xp, span, axis=(2, 3))[:, :, rows, columns, ::dh, ::dw]
     return np.ascontiguousarray(windows.transpose(0, 4, 5, 1, 2, 3))  # kernel axes after C
 
 
@@ -176,22 +166,22 @@ def _weight_columns(weight, groups):
 
 def _conv_columns(cols, weight, groups):
     """y' [O, N*L] = W @ cols, per group."""
-    cols_g = cols.reshape(groups, -1, cols[0, 0, 0].size)           # [g, C/g*KH*KW, L*N]
+    cols_g = cols.reshape(groups, -1, cols[0, 0, 0].size)           # [g, C/g*KH*KW, N*L]
     return np.matmul(_weight_columns(weight, groups), cols_g).reshape(weight.shape[0], -1)
 
 
 def _columns_grad(dy_cf, weight, groups):
-    """dcols [C, KH, KW, OH, OW, N] = W^T @ dy', per group; dy_cf is [O, OH, OW, N]."""
+    """dcols [C, KH, KW, (N, OH, OW)] = W^T @ dy', per group; dy_cf is [O, (N, OH, OW)]."""
     O, Cg, KH, KW = weight.shape
-    dy_g = dy_cf.reshape(groups, O // groups, -1)                   # [g, O/g, L*N]
+    dy_g = dy_cf.reshape(groups, O // groups, -1)                   # [g, O/g, N*L]
     dcols = np.matmul(_weight_columns(weight, groups).transpose(0, 2, 1), dy_g)
     return dcols.reshape(Cg * groups, KH, KW, *dy_cf.shape[1:])
 
 
 def _weight_grad(dy_cf, cols, weight_shape, groups):
     """dW [O, C/g, KH, KW] = dy' @ cols^T, per group (summed over batch and positions)."""
-    dy_g = dy_cf.reshape(groups, dy_cf.shape[0] // groups, -1)       # [g, O/g, L*N]
-    cols_g = cols.reshape(groups, -1, dy_g.shape[-1])               # [g, C/g*KH*KW, L*N]
+    dy_g = dy_cf.reshape(groups, dy_cf.shape[0] // groups, -1)       # [g, O/g, N*L]
+    cols_g = cols.reshape(groups, -1, dy_g.shape[-1])               # [g, C/g*KH*KW, N*L]
     return np.matmul(dy_g, cols_g.transpose(0, 2, 1)).reshape(weight_shape)
 
 

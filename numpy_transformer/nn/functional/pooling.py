@@ -6,7 +6,7 @@ position, form a strided view of the padded input. Pooling is a loop over these 
 """
 import numpy as np
 
-from .conv import Geometry, _pad, _pair, _window_slices
+from .conv import Geometry, _pair, _window_slices
 
 __all__ = ["max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward",
            "avg_pool2d_backward", "pool_output_size"]
@@ -42,6 +42,17 @@ def _pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode, w
     pads = tuple((p, max(p, (o - 1) * s + d * (k - 1) + 1 - n - p))
                  for n, k, s, p, d, o in zip(in_hw, kernel, stride, padding, dilation, out_hw))
     return Geometry(kernel, stride, dilation, pads, in_hw, out_hw)
+
+
+def _pad(x, pads, value=0.0):
+    """Pad the last two axes of x by ((top, bottom), (left, right)) with `value`."""
+    (top, bottom), (left, right) = pads
+    if top == bottom == left == right == 0:
+        return x
+    *lead, H, W = x.shape
+    xp = np.full_like(x, value, shape=(*lead, H + top + bottom, W + left + right), order="C")
+    xp[..., top:top + H, left:left + W] = x
+    return xp
 
 
 def _window(geo, i, j):
