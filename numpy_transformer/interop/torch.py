@@ -27,6 +27,8 @@ def _twin(module):
         nn.AvgPool2d: lambda m: tnn.AvgPool2d(m.kernel_size, m.stride, m.padding, m.ceil_mode,
                                               m.count_include_pad, m.divisor_override),
         nn.Flatten: lambda m: tnn.Flatten(m.start_dim, m.end_dim),
+        nn.Dropout1d: lambda m: tnn.Dropout1d(m.p),
+        nn.Dropout2d: lambda m: tnn.Dropout2d(m.p),
         nn.Dropout: lambda m: tnn.Dropout(m.p),
         nn.ReLU: lambda m: tnn.ReLU(),
         nn.LeakyReLU: lambda m: tnn.LeakyReLU(m.negative_slope),
@@ -39,9 +41,9 @@ def _twin(module):
         nn.LayerNorm: lambda m: tnn.LayerNorm(m.normalized_shape, m.eps, m.elementwise_affine,
                                               bias=m.bias is not None or not m.elementwise_affine),
         nn.BatchNorm1d: lambda m: tnn.BatchNorm1d(m.num_features, m.eps, m.momentum, m.affine,
-                                                  m.track_running_stats),
+                                                  m.track_running_stats, bias=m.bias is not None or not m.affine),
         nn.BatchNorm2d: lambda m: tnn.BatchNorm2d(m.num_features, m.eps, m.momentum, m.affine,
-                                                  m.track_running_stats),
+                                                  m.track_running_stats, bias=m.bias is not None or not m.affine),
     }
     for cls in kind.__mro__:
         if cls in builders:

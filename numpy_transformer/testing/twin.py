@@ -41,7 +41,7 @@ def to_torch(x, dtype=None, requires_grad=False):
         return type(x)(to_torch(item, dtype, requires_grad) for item in x)
     if not isinstance(x, np.ndarray):
         return x
-    tensor = torch.from_numpy(np.ascontiguousarray(x).copy())
+    tensor = torch.from_numpy(np.array(x, order="C"))   # a C-ordered copy (0-d stays 0-d)
     if np.issubdtype(x.dtype, np.floating):
         tensor = tensor.to(dtype)
         tensor.requires_grad_(requires_grad)
