@@ -48,6 +48,7 @@ def conv_options(draw):
     return options, (*batch, options["in_channels"], *hw)
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's note about its own speed
 @given(options=conv_options(), layout=layouts, dtype=dtypes, seed=st.integers(0, 2**16))
 def test_conv2d_matches_torch(options, layout, dtype, seed):
     options, shape = options
