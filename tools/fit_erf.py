@@ -3,9 +3,10 @@
 erf is odd, so we write erf(z) = z * R(z^2) and fit R(u) = P(u) / Q(u) to
 f(u) = erf(sqrt(u)) / sqrt(u), a smooth positive function, on 0 <= u <= c^2, by the
 rational Remez algorithm (minimax of the RELATIVE error), with mpmath as the ground truth.
-Beyond |z| = c, erf(z) rounds to +-1 in the dtype, so the library clamps z to [-c, c].
+Beyond |z| = c, erf(z) rounds to +-1 in the dtype, so the library clamps z to [-c, c] (and
+clips the result to [-1, 1]: rounding near the clamp can land an ulp above 1).
 
-    python tools/fit_erf.py              # both dtypes (about a minute)
+    python tools/fit_erf.py              # both dtypes (about 15 s); paste the output into _special.py
     python tools/fit_erf.py float32
 
 The Remez loop: on a reference of N = m + n + 2 points u_i, solve

@@ -71,7 +71,7 @@ def test_erf_of_subnormals_is_2_over_sqrt_pi_times_z(dtype):
 
 def test_erf_keeps_shape_and_handles_views_blocks_and_out():
     rng = np.random.default_rng(1)
-    x = rng.standard_normal((3, _special.BLOCK + 5)).astype(np.float32)  # more than one block
+    x = rng.standard_normal((3, _special.BLOCK_BYTES // 4 + 5)).astype(np.float32)  # 3+ blocks
     expected = math_erf(x).astype(np.float32)
     assert np.max(np.abs(erf(x) - expected)) <= 5e-7
     view = x[:, ::3]                                                    # not contiguous

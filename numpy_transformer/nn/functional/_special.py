@@ -5,27 +5,37 @@ past the point at which erf rounds to +-1 in the dtype, and clamp z to [-c, c] f
 P and Q are the minimax fit (relative error) by the Remez algorithm in tools/fit_erf.py;
 each dtype has its own set, evaluated in that dtype (no float64 upcast for float32):
   float32: degrees (5, 5), c = 4; error at most 7 ulp (relative 4e-7), on average 0.5 ulp.
-  float64: degrees (12, 12), c = 6; relative error at most 1e-15 (about 10 ulp below 1).
-Those are ~25 elementwise operations. They run block by block (cache blocking, not a loop over
-data items): each block's temporaries stay in the CPU cache, so the whole array is read and
-written once instead of 25 times.
+  float64: degrees (12, 12), c = 6; relative error at most 1.5e-15 (about 10 ulp below 1).
+Phi(x) = 1/2 + erf(x / sqrt(2)) / 2 uses the same rational with the constants folded in.
+
+That is ~25 elementwise steps. `blockwise` runs such chains block by block (cache blocking, not
+a loop over data items): each block's temporaries stay in the CPU cache, so the arrays are read
+and written once instead of once per step.
 """
 import math
 
 import numpy as np
 
-__all__ = ["erf", "normal_cdf", "normal_pdf"]
+__all__ = ["erf", "normal_cdf", "normal_pdf", "blockwise"]
 
 
 class _Rational:
-    """Coefficients of P and Q (highest degree first; Q monic) and the clamp, in one dtype."""
+    """bound * erf(scale * z) = z P(z^2) / Q(z^2) for |z| <= clamp, in one dtype.
 
-    def __init__(self, dtype, clamp, p, q):
+    p, q: coefficients, highest degree first, Q monic."""
+
+    def __init__(self, dtype, clamp, p, q, bound=1.0):
         self.dtype = np.dtype(dtype)
-        self.clamp = self.dtype.type(clamp)
-        self.one = self.dtype.type(1)
-        self.p = np.array(p, self.dtype)
-        self.q = np.array(q, self.dtype)
+        self.clamp, self.bound = self.dtype.type(clamp), self.dtype.type(bound)
+        self.p, self.q = np.array(p, self.dtype), np.array(q, self.dtype)
+
+    def scaled(self, scale, bound):
+        """The rational of bound * erf(scale * z): P and Q with z -> scale z, Q made monic again."""
+        p, q = np.asarray(self.p, np.float64), np.asarray(self.q, np.float64)
+        n = len(q) - 1
+        p = [c * bound * scale ** (2 * (len(p) - 1 - i) + 1) / scale ** (2 * n) for i, c in enumerate(p)]
+        q = [c * scale ** (2 * (n - i)) / scale ** (2 * n) for i, c in enumerate(q)]
+        return _Rational(self.dtype, float(self.clamp) / scale, p, q, bound)
 
 
 # Printed by `python tools/fit_erf.py`.
@@ -44,11 +54,39 @@ _FLOAT64 = _Rational(
        25852828098920.555, 158114094209487.56, 618768096659853.6, 1168414920525440.8))
 _RATIONALS = {np.dtype(np.float32): _FLOAT32, np.dtype(np.float64): _FLOAT64}
 
-# Elements per block: a block and its 3 temporaries (4 x 256 KiB in float64) stay in L2 cache.
-BLOCK = 1 << 15
+# Phi(x) - 1/2 = erf(x / sqrt(2)) / 2: the same rational with its constants folded in.
+_HALF_ERF_OF_X_OVER_SQRT_2 = {dtype: r.scaled(1 / math.sqrt(2.0), 0.5) for dtype, r in _RATIONALS.items()}
 
-_INV_SQRT_2 = 1.0 / math.sqrt(2.0)
+# Bytes per block array: a block of each input, the output and the temporaries stay in cache.
+BLOCK_BYTES = 1 << 19
+
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def blockwise(kernel, *inputs, out=None, outputs=1, scratch=0):
+    """kernel(*inputs) for an elementwise kernel of many small steps, one block at a time.
+
+    `kernel(*input_blocks, *output_blocks, *scratch_blocks)` writes its results into the output
+    blocks; inputs and outputs are arrays of one shape and dtype. Returns the output (a tuple if
+    `outputs` > 1); `out`: the array to write a single output into. Cache blocking, not a loop
+    over data items: each block's steps run in cache, so memory is read and written once, not
+    once per step. Arrays other than NumPy's (CuPy) go in one block."""
+    x = inputs[0]
+    outs = [out] if out is not None else [np.empty_like(x) for _ in range(outputs)]
+    flat_outs = [o.reshape(-1) if o.flags.c_contiguous else np.empty_like(o).reshape(-1) for o in outs]
+    flat_inputs = [a.reshape(-1) for a in inputs]           # a copy only if not contiguous
+    size = x.size
+    block = max(1, BLOCK_BYTES // x.itemsize if isinstance(x, np.ndarray) else size)
+    block = min(block, max(size, 1))
+    temporaries = np.empty_like(flat_outs[0], shape=(scratch, block))
+    for start in range(0, size, block):
+        stop = min(start + block, size)
+        kernel(*(a[start:stop] for a in flat_inputs), *(o[start:stop] for o in flat_outs),
+               *temporaries[:, :stop - start])
+    for o, flat in zip(outs, flat_outs):
+        if not o.flags.c_contiguous:
+            o[...] = flat.reshape(o.shape)
+    return outs[0] if len(outs) == 1 else tuple(outs)
 
 
 def _horner(u, coefficients, out):
@@ -64,26 +102,29 @@ def _horner(u, coefficients, out):
     return out
 
 
-def _erf_into(x, z, u, num, den, r):
-    """z <- erf(x) = z P(z^2) / Q(z^2) with z = x clamped to [-c, c]; u, num, den are scratch."""
+def _odd_rational(x, z, u, num, den, r):
+    """z <- z P(z^2) / Q(z^2) with z = x clamped to [-c, c]; u, num, den are scratch."""
     np.clip(x, -r.clamp, r.clamp, out=z)
     np.multiply(z, z, out=u)
     _horner(u, r.p, num)
     _horner(u, r.q, den)
     num /= den
     z *= num
-    np.clip(z, -r.one, r.one, out=z)  # rounding can land an ulp above 1 near the clamp
+    np.clip(z, -r.bound, r.bound, out=z)  # rounding can land an ulp above 1 near the clamp
 
 
-def _normal_cdf_block(x, out, u, num, den, r):
-    """Phi(x) = (1 + erf(x / sqrt(2))) / 2."""
-    np.multiply(x, _INV_SQRT_2, out=out)
-    _erf_into(out, out, u, num, den, r)
-    out *= 0.5
+def _erf_block(x, out, u, num, den):
+    """erf(x)."""
+    _odd_rational(x, out, u, num, den, _RATIONALS[out.dtype])
+
+
+def normal_cdf_block(x, out, u, num, den):
+    """Phi(x) = 1/2 + erf(x / sqrt(2)) / 2, for `blockwise` (3 scratch arrays)."""
+    _odd_rational(x, out, u, num, den, _HALF_ERF_OF_X_OVER_SQRT_2[out.dtype])
     out += 0.5
 
 
-def _normal_pdf_block(x, out, u, num, den, r):
+def _normal_pdf_block(x, out):
     """phi(x) = exp(-x^2 / 2) / sqrt(2 pi)."""
     np.multiply(x, x, out=out)
     out *= -0.5
@@ -91,10 +132,8 @@ def _normal_pdf_block(x, out, u, num, den, r):
     out *= _INV_SQRT_2PI
 
 
-def _by_blocks(kernel, x, out, name):
-    """out = kernel(x), elementwise, applied to consecutive blocks of the flattened arrays.
-
-    Computed in x's dtype (float32 or float64; integers become float64, float16 is computed
+def _elementwise(kernel, x, out, name, scratch):
+    """`kernel` over x in x's dtype: float32 or float64 (integers as float64, float16 computed
     in float32). `out`: an array of the result's shape and dtype, or None for a new one."""
     if not hasattr(x, "dtype"):
         x = np.asarray(x)
@@ -103,36 +142,28 @@ def _by_blocks(kernel, x, out, name):
     work = np.dtype(np.float32) if dtype == np.float16 else dtype
     if work not in _RATIONALS:
         raise TypeError(f"{name} supports float16, float32 and float64 arrays, got {x.dtype}")
-    if out is None:
-        out = np.empty_like(x, dtype=dtype)
-    elif out.shape != x.shape or out.dtype != dtype:
+    if out is not None and (out.shape != x.shape or out.dtype != dtype):
         raise ValueError(f"{name}: out has shape {out.shape} and dtype {out.dtype}, "
                          f"expected {x.shape} and {dtype}")
-    direct = work == dtype and out.flags.c_contiguous
-    target = out.reshape(-1) if direct else np.empty_like(x, dtype=work).reshape(-1)
-    flat_x = x.reshape(-1)
-    size = flat_x.size
-    # NumPy arrays go block by block; other array types (CuPy) in one go.
-    block = max(1, min(BLOCK, size) if isinstance(x, np.ndarray) else size)
-    scratch = np.empty_like(target, shape=(3, block))
-    for start in range(0, size, block):
-        stop = min(start + block, size)
-        kernel(flat_x[start:stop], target[start:stop], *scratch[:, :stop - start], _RATIONALS[work])
-    if not direct:
-        out[...] = target.reshape(x.shape)
+    if work == dtype and x.dtype == dtype:
+        return blockwise(kernel, x, out=out, scratch=scratch)
+    result = blockwise(kernel, x.astype(work), scratch=scratch)
+    if out is None:
+        return result.astype(dtype, copy=False)
+    out[...] = result
     return out
 
 
 def erf(x, out=None):
     """The error function, elementwise, in x's dtype."""
-    return _by_blocks(_erf_into, x, out, "erf")
+    return _elementwise(_erf_block, x, out, "erf", scratch=3)
 
 
 def normal_cdf(x, out=None):
     """Phi(x), the standard normal distribution function: (1 + erf(x / sqrt(2))) / 2."""
-    return _by_blocks(_normal_cdf_block, x, out, "normal_cdf")
+    return _elementwise(normal_cdf_block, x, out, "normal_cdf", scratch=3)
 
 
 def normal_pdf(x, out=None):
     """phi(x), the standard normal density: exp(-x^2 / 2) / sqrt(2 pi)."""
-    return _by_blocks(_normal_pdf_block, x, out, "normal_pdf")
+    return _elementwise(_normal_pdf_block, x, out, "normal_pdf", scratch=0)

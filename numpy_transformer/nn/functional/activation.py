@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from ._special import normal_cdf, normal_pdf
+from ._special import blockwise, normal_cdf_block
 
 __all__ = [
     "relu_forward", "relu_backward", "leaky_relu_forward", "leaky_relu_backward",
@@ -87,42 +87,68 @@ def log_softmax_backward(dy, cache):
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 def gelu_forward(x, approximate="none"):
-    """y = x * Phi(x) (exact, with erf) or its tanh approximation (approximate='tanh')."""
-    if approximate == "tanh":
-        h = x * x               # h = (1 + tanh(inner)) / 2, built in place in one buffer:
-        h *= 0.044715 * _SQRT_2_OVER_PI
-        h += _SQRT_2_OVER_PI
-        h *= x                  # inner = sqrt(2/pi) (x + 0.044715 x^3)
-        np.tanh(h, out=h)
-        h += 1
-        h *= 0.5
-        return x * h, (x, h, approximate)
-    if approximate != "none":
+    """y = x Phi(x) (exact, with erf), or x h with h = (1 + tanh(inner)) / 2 and
+    inner = sqrt(2/pi) (x + 0.044715 x^3) (approximate='tanh'). Each is a chain of small
+    elementwise steps, so it runs block by block in cache (see `blockwise`)."""
+    if approximate not in ("none", "tanh"):
         raise ValueError(f"GELU approximate must be 'none' or 'tanh', got {approximate!r}")
-    cdf = normal_cdf(x)  # Phi(x) = (1 + erf(x / sqrt(2))) / 2
-    return x * cdf, (x, cdf, approximate)
+    if approximate == "tanh":
+        y, h = blockwise(_gelu_tanh_forward_block, x, outputs=2)
+        return y, (x, h, approximate)
+    y, cdf = blockwise(_gelu_forward_block, x, outputs=2, scratch=3)
+    return y, (x, cdf, approximate)
 
 
 def gelu_backward(dy, cache):
-    """Exact: Phi(x) + x phi(x). Tanh: h + x dh/dx = h (1 + 2 x (1 - h) d(inner)/dx), as
-    dh/dx = (1 - tanh^2) / 2 d(inner)/dx = 2 h (1 - h) d(inner)/dx."""
+    """Exact: dx = dy (Phi(x) + x phi(x)). Tanh: dx = dy (h + x dh/dx) = dy h (1 + 2 x (1 - h)
+    d(inner)/dx), as dh/dx = (1 - tanh^2) / 2 d(inner)/dx = 2 h (1 - h) d(inner)/dx."""
     x, s, approximate = cache
     if approximate == "tanh":
-        h = s
-        dx = x * x
-        dx *= 6 * 0.044715 * _SQRT_2_OVER_PI
-        dx += 2 * _SQRT_2_OVER_PI   # 2 d(inner)/dx = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)
-        dx *= x
-        dx *= 1 - h
-        dx += 1
-        dx *= h
-        dx *= dy
-        return dx
-    dx = normal_pdf(x)  # phi(x) = exp(-x^2 / 2) / sqrt(2 pi), then in place:
-    dx *= x             # x phi(x)
-    dx += s             # Phi(x) + x phi(x)
+        return blockwise(_gelu_tanh_backward_block, dy, x, s, scratch=1)
+    return blockwise(_gelu_backward_block, dy, x, s)
+
+
+def _gelu_forward_block(x, y, cdf, *scratch):
+    """cdf = Phi(x) = (1 + erf(x / sqrt(2))) / 2, y = x Phi(x)."""
+    normal_cdf_block(x, cdf, *scratch)
+    np.multiply(x, cdf, out=y)
+
+
+def _gelu_backward_block(dy, x, cdf, dx):
+    """dx = dy (Phi(x) + x phi(x)), phi(x) = exp(-x^2 / 2) / sqrt(2 pi)."""
+    np.multiply(x, x, out=dx)
+    dx *= -0.5
+    np.exp(dx, out=dx)
+    dx *= x
+    dx *= _INV_SQRT_2PI     # x phi(x)
+    dx += cdf
     dx *= dy
-    return dx
+
+
+def _gelu_tanh_forward_block(x, y, h):
+    """h = (1 + tanh(inner)) / 2, y = x h."""
+    np.multiply(x, x, out=h)
+    h *= 0.044715 * _SQRT_2_OVER_PI
+    h += _SQRT_2_OVER_PI
+    h *= x                  # inner = sqrt(2/pi) (x + 0.044715 x^3)
+    np.tanh(h, out=h)
+    h += 1
+    h *= 0.5
+    np.multiply(x, h, out=y)
+
+
+def _gelu_tanh_backward_block(dy, x, h, dx, one_minus_h):
+    """dx = dy h (1 + 2 x (1 - h) d(inner)/dx)."""
+    np.multiply(x, x, out=dx)
+    dx *= 6 * 0.044715 * _SQRT_2_OVER_PI
+    dx += 2 * _SQRT_2_OVER_PI   # 2 d(inner)/dx = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+    dx *= x
+    np.subtract(1, h, out=one_minus_h)
+    dx *= one_minus_h
+    dx += 1
+    dx *= h
+    dx *= dy
