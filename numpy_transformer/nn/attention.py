@@ -165,13 +165,13 @@ class MultiheadAttention(Module):
         return [(x, W, r, r) for x, r in rows]
 
     def _project(self, groups):
-        """y = x W[rows]^T + b[rows] per group: contiguous [.., rows]."""
+        """y = x W[rows]^T + b[rows] per group: contiguous [.., rows], one 2-D GEMM each."""
         outputs = []
         for x, weight, w_rows, b_rows in groups:
-            y = x @ weight.data[w_rows].T
+            y = x.reshape(-1, x.shape[-1]) @ weight.data[w_rows].T      # [N*L, in] -> [N*L, rows]
             if self.in_proj_bias is not None:
                 y += self.in_proj_bias.data[b_rows]
-            outputs.append(y)
+            outputs.append(y.reshape(*x.shape[:-1], y.shape[-1]))
         return outputs
 
     # ---- forward and backward ----
@@ -191,12 +191,12 @@ class MultiheadAttention(Module):
         projected = self._project(groups)                    # q, k, v inside, [.., E] each
         q, k, v = [h for y in projected for h in split_heads(y, self.embed_dim, self.num_heads,
                                                               batch_first)]   # [N, H, L|S, D]
-        attended = np.empty(query.shape[:-1] + (self.embed_dim,), query.dtype)  # layout of query
+        attended = np.empty_like(query, shape=query.shape[:-1] + (self.embed_dim,))  # [.., E]
         (heads_out,) = split_heads(attended, self.embed_dim, self.num_heads, batch_first)
         p = self.dropout if self.training else 0.0
         _, cache = F.scaled_dot_product_attention_forward(q, k, v, attn_mask=mask, dropout_p=p,
                                                           out=heads_out)
-        output = self.out_proj(attended)                      # [.., E]
+        output = self.out_proj(attended.reshape(-1, self.embed_dim)).reshape(attended.shape)
 
         weights = None
         if need_weights:                                      # torch returns them after dropout
@@ -213,10 +213,10 @@ class MultiheadAttention(Module):
         cache, groups, shapes, batched, batch_first = self._pop(grad_output)
         if not batched:
             grad_output = grad_output[None]
-        d_attended = self.out_proj.backward(grad_output)      # [.., E], layout of query
         E, H = self.embed_dim, self.num_heads
+        d_attended = self.out_proj.backward(grad_output.reshape(-1, E)).reshape(grad_output.shape)
         (d_heads_out,) = split_heads(d_attended, E, H, batch_first)
-        d_projected = [np.empty(shape, d_attended.dtype) for shape in shapes]
+        d_projected = [np.empty_like(d_attended, shape=shape) for shape in shapes]
         dq, dk, dv = [h for d in d_projected for h in split_heads(d, E, H, batch_first)]
         F.scaled_dot_product_attention_backward(d_heads_out, cache, out=(dq, dk, dv))
 

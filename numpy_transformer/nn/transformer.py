@@ -44,12 +44,15 @@ class _Layer(Module):
         check_dim(self, x, -1, self.linear1.in_features, name, "last dimension (d_model)")
 
     def _ff(self, x, dropout_out):
-        """dropout_out(linear2(dropout(activation(linear1(x)))))."""
-        return dropout_out(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+        """dropout_out(linear2(dropout(activation(linear1(x))))), on [N*L, d_model] (one GEMM each)."""
+        h = x.reshape(-1, x.shape[-1])
+        h = dropout_out(self.linear2(self.dropout(self.activation(self.linear1(h)))))
+        return h.reshape(x.shape)
 
     def _ff_backward(self, grad, dropout_out):
-        grad = self.linear2.backward(dropout_out.backward(grad))
-        return self.linear1.backward(self.activation.backward(self.dropout.backward(grad)))
+        g = self.linear2.backward(dropout_out.backward(grad.reshape(-1, grad.shape[-1])))
+        g = self.linear1.backward(self.activation.backward(self.dropout.backward(g)))
+        return g.reshape(grad.shape)
 
     def _attend(self, attention, dropout, x, memory, mask, padding, is_causal):
         """dropout(attention(x, memory, memory)[0]): self-attention when memory is x."""

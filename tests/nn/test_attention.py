@@ -109,6 +109,25 @@ def test_softmax_is_stable_and_a_fully_masked_row_gives_zeros_not_nan():
     assert all(np.isfinite(g).all() for g in (dq, dk, dv))
 
 
+@pytest.mark.parametrize("mask_shape", [None, (5, 7), (3, 1, 5, 7), (1, 4, 5, 7)])
+def test_sdpa_split_over_worker_threads_gives_identical_results(mask_shape, monkeypatch, rng):
+    from numpy_transformer.nn.functional import attention
+    q, k, v = (rng.standard_normal((3, 4, n, 6)).astype(np.float32) for n in (5, 7, 7))
+    mask = None if mask_shape is None else rng.standard_normal(mask_shape).astype(np.float32)
+
+    def run():
+        out, cache = F.scaled_dot_product_attention_forward(
+            q, k, v, attn_mask=mask, dropout_p=0.3, generator=np.random.default_rng(1))
+        return (out, cache.weights) + F.scaled_dot_product_attention_backward(np.ones_like(out), cache)
+    whole = run()
+    if attention._worker_pool() is None:
+        pytest.skip("this NumPy's BLAS has no per-thread thread count; attention runs unsplit")
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    monkeypatch.setattr(attention, "MIN_PARALLEL_SCORES", 0)
+    for got, expected in zip(run(), whole):
+        np.testing.assert_array_equal(got, expected)
+
+
 def test_sdpa_errors():
     q = np.zeros((2, 3, 4))
     with pytest.raises(ValueError, match="attn_mask or is_causal=True, not both"):

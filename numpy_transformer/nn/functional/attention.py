@@ -3,14 +3,18 @@
 Names as in torch.nn.functional.scaled_dot_product_attention:
     query [..., L, E], key [..., S, E], value [..., S, Ev] -> out [..., L, Ev]
 L query positions, S key positions; the leading dims (batch, heads) broadcast.
+A big batch runs in a few chunks on worker threads (see the end of the file); the math is the same.
 """
+import ctypes
+import glob
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
 
 from ...random import default_generator
-from .dropout import dropout_forward
 
 __all__ = ["scaled_dot_product_attention_forward", "scaled_dot_product_attention_backward",
            "softmax_last_axis_", "AttentionCache"]
@@ -52,7 +56,13 @@ def _mask_scores_(scores, attn_mask, is_causal):
     if attn_mask.dtype == np.bool_:
         np.copyto(scores, -np.inf, where=~attn_mask)
     else:
-        scores += attn_mask.astype(scores.dtype, copy=False)
+        scores += attn_mask
+
+
+def _dropout_mask(shape, p, generator, dtype):
+    """keep / (1 - p): 0 for a dropped weight, 1 / (1 - p) for a kept one (inverted dropout)."""
+    keep = generator.random(shape, dtype=dtype) >= p
+    return keep * np.asarray(1.0 / (1.0 - p) if p < 1 else 0.0, dtype=dtype)
 
 
 def _check(query, key, value, attn_mask, dropout_p, is_causal):
@@ -88,14 +98,29 @@ def scaled_dot_product_attention_forward(query, key, value, attn_mask=None, drop
     pass 0 in evaluation). scale: default 1 / sqrt(E)."""
     _check(query, key, value, attn_mask, dropout_p, is_causal)
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
-    query_scaled = query * scale                                     # [..., L, E], contiguous
-    scores = np.matmul(query_scaled, key.swapaxes(-1, -2))           # [..., L, S]
-    _mask_scores_(scores, attn_mask, is_causal)
-    weights = softmax_last_axis_(scores)
-    dropped, mask = weights, None
-    if dropout_p > 0:
-        dropped, mask = dropout_forward(weights, dropout_p, True, generator or default_generator())
-    out = np.matmul(dropped, value, out=out)                         # [..., L, Ev]
+    lead = np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
+    L, S, Ev = query.shape[-2], key.shape[-2], value.shape[-1]
+    if attn_mask is not None and attn_mask.dtype != np.bool_:
+        attn_mask = attn_mask.astype(query.dtype, copy=False)
+    query_scaled = np.empty_like(query, shape=lead + query.shape[-2:])   # query * scale
+    weights = np.empty_like(query, shape=lead + (L, S))
+    mask = None                                                      # drawn up front: the same
+    if dropout_p > 0:                                                # stream however work is split
+        mask = _dropout_mask(weights.shape, dropout_p, generator or default_generator(), weights.dtype)
+    dropped = weights if mask is None else np.empty_like(weights)
+    if out is None:
+        out = np.empty_like(query, shape=lead + (L, Ev))
+
+    def attend(part):                                                # part(x): a slice of a batch
+        scores, q_scaled = part(weights), np.multiply(part(query), scale, out=part(query_scaled))
+        np.matmul(q_scaled, part(key).swapaxes(-1, -2), out=scores)             # [..., L, S]
+        _mask_scores_(scores, part(attn_mask), is_causal)
+        softmax_last_axis_(scores)
+        if mask is not None:
+            np.multiply(scores, part(mask), out=part(dropped))
+        np.matmul(part(dropped), part(value), out=part(out))                     # [..., L, Ev]
+
+    _in_parts(attend, lead, (query, key, value, out), weights.size)
     cache = AttentionCache(query_scaled, key, value, weights, dropped, mask, scale,
                            (query.shape, key.shape, value.shape))
     return out, cache
@@ -117,20 +142,110 @@ def scaled_dot_product_attention_backward(d_out, cache, out=None):
         scores = (q * scale) k^T     P = softmax(scores)     Pd = P * dropout_mask     out = Pd v
     """
     q_scaled, key, value, weights, dropped, mask, scale, shapes = cache
-    dq, dk, dv = out if out is not None else (None, None, None)
-    # out = Pd v:  d_value = Pd^T d_out,  d_Pd = d_out v^T                     [..., L, S]
-    dv = np.matmul(dropped.swapaxes(-1, -2), d_out, out=dv)
-    d_scores = np.matmul(d_out, value.swapaxes(-1, -2))
-    if mask is not None:
-        d_scores *= mask                                   # dropped weights get no gradient
-    # softmax Jacobian diag(P) - P P^T:  dS_ij = P_ij (dP_ij - sum_k P_ik dP_ik)
-    row_dot = np.einsum("...ij,...ij->...i", weights, d_scores)[..., None]
-    d_scores -= row_dot
-    d_scores *= weights
-    # scores = (q scale) k^T:  d_query = dS k scale,  d_key = dS^T (q scale)
-    dq = np.matmul(d_scores, key, out=dq)
-    dq *= scale
-    dk = np.matmul(d_scores.swapaxes(-1, -2), q_scaled, out=dk)
-    if out is not None:
-        return dq, dk, dv
-    return tuple(_sum_to_shape(g, s) for g, s in zip((dq, dk, dv), shapes))
+    lead = weights.shape[:-2]
+    if out is None:
+        out = (np.empty_like(q_scaled, shape=lead + q_scaled.shape[-2:]),
+               np.empty_like(key, shape=lead + key.shape[-2:]),
+               np.empty_like(value, shape=lead + value.shape[-2:]))
+    dq, dk, dv = out
+
+    def gradients(part):
+        P, Pd, g = part(weights), part(dropped), part(d_out)
+        # out = Pd v:  d_value = Pd^T d_out,  d_Pd = d_out v^T                     [..., L, S]
+        np.matmul(Pd.swapaxes(-1, -2), g, out=part(dv))
+        d_scores = np.matmul(g, part(value).swapaxes(-1, -2))
+        if mask is not None:
+            d_scores *= part(mask)                         # dropped weights get no gradient
+        # softmax Jacobian diag(P) - P P^T:  dS_ij = P_ij (dP_ij - sum_k P_ik dP_ik)
+        row_dot = np.einsum("...ij,...ij->...i", P, d_scores)[..., None]
+        d_scores -= row_dot
+        d_scores *= P
+        # scores = (q scale) k^T:  d_query = dS k scale,  d_key = dS^T (q scale)
+        d_query = np.matmul(d_scores, part(key), out=part(dq))
+        d_query *= scale
+        np.matmul(d_scores.swapaxes(-1, -2), part(q_scaled), out=part(dk))
+
+    _in_parts(gradients, lead, (q_scaled, key, value, d_out, dq, dk, dv), weights.size)
+    return tuple(_sum_to_shape(g, s) for g, s in zip(out, shapes))
+
+
+# ---- big batches on worker threads ----
+# NumPy's elementwise ops use one core, and OpenBLAS threads a stack of small matrix products
+# poorly; so a big attention runs as a few slices of one leading axis, one per worker thread
+# (NumPy releases the GIL inside), each worker with a single-threaded BLAS. Every slice does the
+# same operations as the whole would, so the results are identical.
+
+MIN_PARALLEL_SCORES = 1 << 16       # below this many scores, threads cost more than they save
+
+
+def _threads() -> int:
+    """OMP_NUM_THREADS if set (as torch and BLAS read it), else the number of cores."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return max(1, int(value)) if value.isdigit() else (os.cpu_count() or 1)
+
+
+def _openblas_set_threads_local():
+    """numpy's OpenBLAS `openblas_set_num_threads_local` (OpenBLAS >= 0.3.27), or None."""
+    folder = os.path.dirname(np.__file__)
+    for path in glob.glob(os.path.join(folder + ".libs", "*openblas*")) + \
+            glob.glob(os.path.join(folder, ".dylibs", "*openblas*")):
+        try:
+            set_threads = ctypes.CDLL(path).openblas_set_num_threads_local
+        except (OSError, AttributeError):
+            continue
+        set_threads.argtypes, set_threads.restype = [ctypes.c_int], ctypes.c_int
+        return set_threads
+    return None
+
+
+_pool = None
+
+
+def _forget_pool():
+    """A forked child has none of the parent's threads: start a new pool when needed."""
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _worker_pool():
+    """Workers whose BLAS runs on one thread each; None where that cannot be arranged."""
+    global _pool
+    if _pool is None:
+        set_threads = _openblas_set_threads_local()
+        _pool = False if set_threads is None else ThreadPoolExecutor(
+            _threads(), thread_name_prefix="nt-attention", initializer=lambda: set_threads(1))
+    return _pool or None
+
+
+def _in_parts(fn, lead, arrays, n_scores):
+    """fn(part) once with part = identity, or once per slice of a leading axis on worker threads.
+
+    `part(x)` takes the slice of x (an array shaped lead + 2 trailing dims, or a mask that
+    broadcasts to it); it splits only when every array in `arrays` has the full leading shape."""
+    threads = min(_threads(), max(lead, default=1))
+    full = all(a.shape[:-2] == lead for a in arrays)
+    pool = _worker_pool() if threads > 1 and full and n_scores >= MIN_PARALLEL_SCORES else None
+    if pool is None:
+        fn(lambda x: x)
+        return
+    axis = int(np.argmax(lead))                          # split the longest leading axis
+    bounds = np.linspace(0, lead[axis], threads + 1).astype(int)
+    ndim = len(lead) + 2
+
+    def slicer(start, stop):
+        def part(x):
+            if x is None:
+                return None
+            at = axis - (ndim - x.ndim)                  # masks may have fewer leading dims
+            if at < 0 or x.shape[at] == 1:
+                return x                                 # broadcast along the split axis
+            return x[(slice(None),) * at + (slice(start, stop),)]
+        return part
+
+    jobs = [pool.submit(fn, slicer(a, b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    for job in jobs:
+        job.result()
