@@ -43,22 +43,28 @@ class _Layer(Module):
         check_ndim(self, x, (2, 3), name, "([L, d_model] or [L, N, d_model] / [N, L, d_model])")
         check_dim(self, x, -1, self.linear1.in_features, name, "last dimension (d_model)")
 
-    def _ff(self, x, dropout_out):
+    def _ff_block(self, x, dropout_out):
         """dropout_out(linear2(dropout(activation(linear1(x))))), on [N*L, d_model] (one GEMM each)."""
         h = x.reshape(-1, x.shape[-1])
         h = dropout_out(self.linear2(self.dropout(self.activation(self.linear1(h)))))
         return h.reshape(x.shape)
 
-    def _ff_backward(self, grad, dropout_out):
+    def _ff_block_backward(self, grad, dropout_out):
         g = self.linear2.backward(dropout_out.backward(grad.reshape(-1, grad.shape[-1])))
         g = self.linear1.backward(self.activation.backward(self.dropout.backward(g)))
         return g.reshape(grad.shape)
 
-    def _attend(self, attention, dropout, x, memory, mask, padding, is_causal):
-        """dropout(attention(x, memory, memory)[0]): self-attention when memory is x."""
-        y = attention(x, memory, memory, attn_mask=mask, key_padding_mask=padding,
-                      need_weights=False, is_causal=is_causal)[0]
-        return dropout(y)
+    def _sa_block(self, x, mask, padding, is_causal):
+        """dropout1(self_attn(x, x, x)[0])."""
+        y = self.self_attn(x, x, x, attn_mask=mask, key_padding_mask=padding, need_weights=False,
+                           is_causal=is_causal)[0]
+        return self.dropout1(y)
+
+    def _sa_block_backward(self, grad):
+        d_query, d_key, d_value = self.self_attn.backward(self.dropout1.backward(grad))
+        d_query += d_key                          # x was query, key and value: three paths
+        d_query += d_value
+        return d_query
 
     def extra_repr(self):
         attn = self.self_attn
@@ -88,44 +94,37 @@ class TransformerEncoderLayer(_Layer):
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
         self._check_input(src, "src")
-        attend = lambda h: self._attend(self.self_attn, self.dropout1, h, h, src_mask,
-                                        src_key_padding_mask, is_causal)
+        masks = (src_mask, src_key_padding_mask, is_causal)
         # the += below write into fresh outputs of Dropout(Linear), which nothing has cached
         if self.norm_first:                       # x1 = x + sa(norm1(x));  y = x1 + ff(norm2(x1))
-            x1 = attend(self.norm1(src))
+            x1 = self._sa_block(self.norm1(src), *masks)
             x1 += src
-            y = self._ff(self.norm2(x1), self.dropout2)
+            y = self._ff_block(self.norm2(x1), self.dropout2)
             y += x1
         else:                                     # x1 = norm1(x + sa(x));  y = norm2(x1 + ff(x1))
-            h = attend(src)
+            h = self._sa_block(src, *masks)
             h += src
             x1 = self.norm1(h)
-            h = self._ff(x1, self.dropout2)
+            h = self._ff_block(x1, self.dropout2)
             h += x1
             y = self.norm2(h)
         self._push(None, y)
         return y
 
-    def _attend_backward(self, grad):
-        d_query, d_key, d_value = self.self_attn.backward(self.dropout1.backward(grad))
-        d_query += d_key                          # x was query, key and value: three paths
-        d_query += d_value
-        return d_query
-
     def backward(self, grad_output):
         """d_src; the residuals add the skip gradient to the block's."""
         self._pop(grad_output)
         if self.norm_first:
-            d_x1 = self.norm2.backward(self._ff_backward(grad_output, self.dropout2))
+            d_x1 = self.norm2.backward(self._ff_block_backward(grad_output, self.dropout2))
             d_x1 += grad_output
-            d_src = self.norm1.backward(self._attend_backward(d_x1))
+            d_src = self.norm1.backward(self._sa_block_backward(d_x1))
             d_src += d_x1
         else:
             d_h = self.norm2.backward(grad_output)
-            d_x1 = self._ff_backward(d_h, self.dropout2)
+            d_x1 = self._ff_block_backward(d_h, self.dropout2)
             d_x1 += d_h
             d_h = self.norm1.backward(d_x1)
-            d_src = self._attend_backward(d_h)
+            d_src = self._sa_block_backward(d_h)
             d_src += d_h
         return d_src
 
@@ -158,39 +157,36 @@ class TransformerDecoderLayer(_Layer):
                 memory_is_causal: bool = False):
         self._check_input(tgt, "tgt")
         self._check_input(memory, "memory")
-        self_attend = lambda h: self._attend(self.self_attn, self.dropout1, h, h, tgt_mask,
-                                             tgt_key_padding_mask, tgt_is_causal)
-        cross_attend = lambda h: self._attend(self.multihead_attn, self.dropout2, h, memory,
-                                              memory_mask, memory_key_padding_mask,
-                                              memory_is_causal)
+        self_masks = (tgt_mask, tgt_key_padding_mask, tgt_is_causal)
+        memory_masks = (memory_mask, memory_key_padding_mask, memory_is_causal)
         # the += below write into fresh outputs of Dropout(Linear), which nothing has cached
         if self.norm_first:   # x1 = x + sa(n1(x)); x2 = x1 + mha(n2(x1)); y = x2 + ff(n3(x2))
-            x1 = self_attend(self.norm1(tgt))
+            x1 = self._sa_block(self.norm1(tgt), *self_masks)
             x1 += tgt
-            x2 = cross_attend(self.norm2(x1))
+            x2 = self._mha_block(self.norm2(x1), memory, *memory_masks)
             x2 += x1
-            y = self._ff(self.norm3(x2), self.dropout3)
+            y = self._ff_block(self.norm3(x2), self.dropout3)
             y += x2
         else:                 # x1 = n1(x + sa(x)); x2 = n2(x1 + mha(x1)); y = n3(x2 + ff(x2))
-            h = self_attend(tgt)
+            h = self._sa_block(tgt, *self_masks)
             h += tgt
             x1 = self.norm1(h)
-            h = cross_attend(x1)
+            h = self._mha_block(x1, memory, *memory_masks)
             h += x1
             x2 = self.norm2(h)
-            h = self._ff(x2, self.dropout3)
+            h = self._ff_block(x2, self.dropout3)
             h += x2
             y = self.norm3(h)
         self._push(None, y)
         return y
 
-    def _self_attend_backward(self, grad):
-        d_query, d_key, d_value = self.self_attn.backward(self.dropout1.backward(grad))
-        d_query += d_key
-        d_query += d_value
-        return d_query
+    def _mha_block(self, x, memory, mask, padding, is_causal):
+        """dropout2(multihead_attn(x, memory, memory)[0])."""
+        y = self.multihead_attn(x, memory, memory, attn_mask=mask, key_padding_mask=padding,
+                                need_weights=False, is_causal=is_causal)[0]
+        return self.dropout2(y)
 
-    def _cross_attend_backward(self, grad):
+    def _mha_block_backward(self, grad):
         """(d_x, d_memory): memory was both key and value."""
         d_query, d_key, d_value = self.multihead_attn.backward(self.dropout2.backward(grad))
         d_key += d_value
@@ -200,22 +196,22 @@ class TransformerDecoderLayer(_Layer):
         """(d_tgt, d_memory)."""
         self._pop(grad_output)
         if self.norm_first:
-            d_x2 = self.norm3.backward(self._ff_backward(grad_output, self.dropout3))
+            d_x2 = self.norm3.backward(self._ff_block_backward(grad_output, self.dropout3))
             d_x2 += grad_output
-            d_h, d_memory = self._cross_attend_backward(d_x2)
+            d_h, d_memory = self._mha_block_backward(d_x2)
             d_x1 = self.norm2.backward(d_h)
             d_x1 += d_x2
-            d_tgt = self.norm1.backward(self._self_attend_backward(d_x1))
+            d_tgt = self.norm1.backward(self._sa_block_backward(d_x1))
             d_tgt += d_x1
         else:
             d_h = self.norm3.backward(grad_output)
-            d_x2 = self._ff_backward(d_h, self.dropout3)
+            d_x2 = self._ff_block_backward(d_h, self.dropout3)
             d_x2 += d_h
             d_h = self.norm2.backward(d_x2)
-            d_x1, d_memory = self._cross_attend_backward(d_h)
+            d_x1, d_memory = self._mha_block_backward(d_h)
             d_x1 += d_h
             d_h = self.norm1.backward(d_x1)
-            d_tgt = self._self_attend_backward(d_h)
+            d_tgt = self._sa_block_backward(d_h)
             d_tgt += d_h
         return d_tgt, d_memory
 
