@@ -105,11 +105,12 @@ def gelu_forward(x, approximate="none"):
 
 def gelu_backward(dy, cache):
     """Exact: dx = dy (Phi(x) + x phi(x)). Tanh: dx = dy (h + x dh/dx) = dy h (1 + 2 x (1 - h)
-    d(inner)/dx), as dh/dx = (1 - tanh^2) / 2 d(inner)/dx = 2 h (1 - h) d(inner)/dx."""
+    d(inner)/dx), as dh/dx = (1 - tanh^2) / 2 d(inner)/dx = 2 h (1 - h) d(inner)/dx.
+    dx is written over the cached Phi(x) (or h), which it replaces: one backward per forward."""
     x, s, approximate = cache
     if approximate == "tanh":
-        return blockwise(_gelu_tanh_backward_block, dy, x, s, scratch=1)
-    return blockwise(_gelu_backward_block, dy, x, s)
+        return blockwise(_gelu_tanh_backward_block, dy, x, s, out=s, scratch=2)
+    return blockwise(_gelu_backward_block, dy, x, s, out=s, scratch=1)
 
 
 def _gelu_forward_block(x, y, cdf, *scratch):
@@ -118,14 +119,14 @@ def _gelu_forward_block(x, y, cdf, *scratch):
     np.multiply(x, cdf, out=y)
 
 
-def _gelu_backward_block(dy, x, cdf, dx):
-    """dx = dy (Phi(x) + x phi(x)), phi(x) = exp(-x^2 / 2) / sqrt(2 pi)."""
-    np.multiply(x, x, out=dx)
-    dx *= -0.5
-    np.exp(dx, out=dx)
-    dx *= x
-    dx *= _INV_SQRT_2PI     # x phi(x)
-    dx += cdf
+def _gelu_backward_block(dy, x, cdf, dx, t):
+    """dx = dy (Phi(x) + x phi(x)), phi(x) = exp(-x^2 / 2) / sqrt(2 pi); dx may be cdf."""
+    np.multiply(x, x, out=t)
+    t *= -0.5
+    np.exp(t, out=t)
+    t *= x
+    t *= _INV_SQRT_2PI      # x phi(x)
+    np.add(cdf, t, out=dx)
     dx *= dy
 
 
@@ -141,14 +142,14 @@ def _gelu_tanh_forward_block(x, y, h):
     np.multiply(x, h, out=y)
 
 
-def _gelu_tanh_backward_block(dy, x, h, dx, one_minus_h):
-    """dx = dy h (1 + 2 x (1 - h) d(inner)/dx)."""
-    np.multiply(x, x, out=dx)
-    dx *= 6 * 0.044715 * _SQRT_2_OVER_PI
-    dx += 2 * _SQRT_2_OVER_PI   # 2 d(inner)/dx = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)
-    dx *= x
+def _gelu_tanh_backward_block(dy, x, h, dx, t, one_minus_h):
+    """dx = dy h (1 + 2 x (1 - h) d(inner)/dx); dx may be h."""
+    np.multiply(x, x, out=t)
+    t *= 6 * 0.044715 * _SQRT_2_OVER_PI
+    t += 2 * _SQRT_2_OVER_PI    # 2 d(inner)/dx = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+    t *= x
     np.subtract(1, h, out=one_minus_h)
-    dx *= one_minus_h
-    dx += 1
-    dx *= h
+    t *= one_minus_h
+    t += 1
+    np.multiply(t, h, out=dx)
     dx *= dy

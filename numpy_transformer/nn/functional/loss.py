@@ -4,7 +4,8 @@
 gradient of the loss: a scalar for 'mean' and 'sum', an array of the loss's shape for 'none'.
 Class-index losses take input [N, C, d1, ...] (class axis 1) or unbatched [C], and targets
 [N, d1, ...] or a 0-d index. These functions trust their arguments; the modules in
-`nn/loss.py` check them first.
+`nn/loss.py` check them first. A backward may reuse its cache's buffers: one backward per
+forward, as the modules do.
 """
 import numpy as np
 
