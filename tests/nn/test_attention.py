@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 import numpy_transformer as nt
 from numpy_transformer.nn import functional as F
@@ -11,6 +11,8 @@ from numpy_transformer.testing import (assert_close, check_functional_gradients,
 
 pytestmark = pytest.mark.filterwarnings("ignore:Support for mismatched")
 dtypes = st.sampled_from([np.float64, np.float32])
+# the twins are cheap and the options many: more examples than the profile's default
+many = settings(max_examples=max(60, settings().max_examples))
 
 
 # ---------------------------------------------------------------- scaled dot-product attention
@@ -25,6 +27,7 @@ def sdpa_mask(kind, rng, lead, L, S):
     return None
 
 
+@many
 @given(lead=st.lists(st.integers(1, 3), min_size=0, max_size=2), L=st.integers(1, 5),
        S=st.integers(1, 5), E=st.integers(1, 4), Ev=st.integers(1, 4),
        mask=st.sampled_from([None, "bool", "float", "causal"]), scale=st.sampled_from([None, 0.7]),
@@ -220,6 +223,7 @@ def attention_cases(draw):
                 need_weights=draw(st.booleans()), average=draw(st.booleans()))
 
 
+@many
 @given(case=attention_cases(), dtype=dtypes, seed=st.integers(0, 2**16))
 def test_multihead_attention_matches_torch(case, dtype, seed):
     c, rng = case, np.random.default_rng(seed)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 import numpy_transformer as nt
 from numpy_transformer.testing import check_module_gradients, compare_with_torch
@@ -10,6 +10,8 @@ from numpy_transformer.testing import check_module_gradients, compare_with_torch
 pytestmark = [pytest.mark.filterwarnings("ignore:Support for mismatched"),
               pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")]
 dtypes = st.sampled_from([np.float64, np.float32])
+# the twins are cheap and the options many: more examples than the profile's default
+many = settings(max_examples=max(60, settings().max_examples))
 ACTIVATIONS = {"relu": ("relu", "relu"), "gelu": ("gelu", "gelu"),
                "gelu_tanh_module": (lambda: nt.nn.GELU("tanh"), lambda: torch.nn.GELU("tanh"))}
 
@@ -61,6 +63,7 @@ layer_draws = dict(N=st.integers(1, 3), L=st.integers(1, 4), heads=st.integers(1
                    dtype=dtypes, seed=st.integers(0, 2**16))
 
 
+@many
 @given(mask=st.sampled_from([None, "causal", "bool", "float-3d", "padding"]), **layer_draws)
 def test_encoder_layer_matches_torch(mask, N, L, heads, head_dim, ff, activation, batch_first,
                                      norm_first, bias, batched, dtype, seed):
@@ -74,6 +77,7 @@ def test_encoder_layer_matches_torch(mask, N, L, heads, head_dim, ff, activation
                        dtype=dtype, seed=seed)
 
 
+@many
 @given(mask=st.sampled_from([None, "causal", "bool", "padding"]),
        memory_mask=st.sampled_from([None, "float", "padding"]), S=st.integers(1, 4), **layer_draws)
 def test_decoder_layer_matches_torch(mask, memory_mask, S, N, L, heads, head_dim, ff, activation,
