@@ -109,9 +109,19 @@ class RNNBase(Module):
         check_float(self, x, dtype=self.weight_ih_l0.dtype)
         check_ndim(self, x, (2, 3), what="([L, N, H_in], [N, L, H_in] with batch_first, or [L, H_in])")
         check_dim(self, x, -1, self.input_size, what="last dimension (input_size)")
-        if x.ndim == 2:
-            return x[:, None, :], False
-        return (x.transpose(1, 0, 2) if self.batch_first else x), True
+        return self._time_major(x, x.ndim == 3), x.ndim == 3
+
+    def _time_major(self, a, batched):
+        """[L, N, F], [N, L, F] (batch_first) or unbatched [L, F] -> a view [L, N, F]."""
+        if not batched:
+            return a[:, None, :]
+        return a.transpose(1, 0, 2) if self.batch_first else a
+
+    def _user_layout(self, a, batched):
+        """The inverse of `_time_major` (a view)."""
+        if not batched:
+            return a[:, 0]
+        return a.transpose(1, 0, 2) if self.batch_first else a
 
     def _state_shape(self, batch: int, batched: bool):
         layers = self.num_layers * self.num_directions
@@ -154,13 +164,8 @@ class RNNBase(Module):
                                                        default_generator())
             masks.append(mask)
             layer_input = layer_output
-        # the result is a fresh array, never a view of the cached states
-        if not batched:
-            output = layer_input[:, 0].copy()
-        elif self.batch_first:
-            output = np.ascontiguousarray(layer_input.transpose(1, 0, 2))
-        else:
-            output = layer_input.copy() if layer_input is outputs[0] else layer_input
+        # a fresh C-contiguous array, never a view of the cached states
+        output = self._user_layout(layer_input, batched).copy()
         final_states = tuple(np.stack([f[j] for f in finals]) for j in range(len(self._state_names)))
         if not batched:
             final_states = tuple(s[:, 0] for s in final_states)
@@ -179,9 +184,7 @@ class RNNBase(Module):
             if grad is not None:
                 _check_grad(self, grad, signature, name)
         grad_finals = tuple(g if g is None or batched else g[:, None, :] for g in grad_finals)
-        d_out = grad_output
-        if d_out is not None:
-            d_out = d_out[:, None, :] if not batched else (d_out.transpose(1, 0, 2) if self.batch_first else d_out)
+        d_out = None if grad_output is None else self._time_major(grad_output, batched)
         H, D = self.hidden_size, self.num_directions
         d_states = None
         for layer in reversed(range(self.num_layers)):
@@ -203,7 +206,7 @@ class RNNBase(Module):
                     for j, s in enumerate(d_state):
                         d_states[j][k] = s
             d_out = dx
-        dx = d_out[:, 0] if not batched else (d_out.transpose(1, 0, 2) if self.batch_first else d_out)
+        dx = self._user_layout(d_out, batched)
         if not has_hx:
             return dx
         if not batched:

@@ -6,7 +6,8 @@ from hypothesis import given, strategies as st
 
 import numpy_transformer as nt
 from numpy_transformer.nn import functional as F
-from numpy_transformer.testing import check_functional_gradients, compare_with_torch
+from numpy_transformer.testing import (check_functional_gradients, check_module_gradients,
+                                       compare_with_torch)
 
 dtypes = st.sampled_from([np.float64, np.float32])
 LAYERS = ["RNN", "LSTM", "GRU"]
@@ -164,6 +165,15 @@ def test_relu_rnn_functional_gradients(rng):
                                kwargs={"nonlinearity": "relu"})
     check_functional_gradients(F.rnn_cell_forward, F.rnn_cell_backward, [x[0], h0, *_weights(rng, 1, 2, 5)],
                                kwargs={"nonlinearity": "relu"})
+
+
+def test_stacked_bidirectional_layers_by_finite_differences(rng):
+    gru = nt.nn.GRU(3, 4, num_layers=2, bidirectional=True, batch_first=True)
+    check_module_gradients(gru, rng.standard_normal((2, 5, 3)), rng.standard_normal((4, 2, 4)),
+                           backward=lambda grads: gru.backward(*grads))
+    lstm = nt.nn.LSTM(3, 4, num_layers=2, bidirectional=True)
+    check_module_gradients(lstm, rng.standard_normal((5, 2, 3)),
+                           backward=lambda grads: lstm.backward(grads[0], (grads[1], grads[2])))
 
 
 def test_sequence_equals_cell_applied_step_by_step(rng):

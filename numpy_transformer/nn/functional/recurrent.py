@@ -261,7 +261,7 @@ def _project_inputs(x, weight_ih):
 
 
 def _state_buffer(h0, L):
-    """[L+1, N, H] buffer for the states of the sequence, with h0 in its slot."""
+    """An empty [L+1, N, H] buffer for the states of a sequence: h0 and the L outputs."""
     return np.empty_like(h0, shape=(L + 1, *h0.shape))
 
 
