@@ -231,7 +231,8 @@ def test_multihead_attention_matches_torch(case, dtype, seed):
     if c["attn_mask"] == "causal-2d" and c["L"] != c["S"]:
         c["attn_mask"] = "float-2d"
     options = dict(bias=c["bias"], kdim=c["kdim"], vdim=c["vdim"], batch_first=c["batch_first"])
-    ours, theirs = nt.nn.MultiheadAttention(E, c["H"], **options), torch.nn.MultiheadAttention(E, c["H"], **options)
+    ours = nt.nn.MultiheadAttention(E, c["H"], **options)
+    theirs = torch.nn.MultiheadAttention(E, c["H"], **options)
 
     def seq(length, dim):
         if not c["batched"]:
@@ -266,7 +267,8 @@ def test_every_mask_kind_with_several_heads_and_batches(attn_kind, padding_kind,
 
 @pytest.mark.parametrize("average", [True, False])
 def test_attention_weights_equal_torch_averaged_and_per_head(average, rng):
-    ours, theirs = nt.nn.MultiheadAttention(6, 3, batch_first=True), torch.nn.MultiheadAttention(6, 3, batch_first=True)
+    ours = nt.nn.MultiheadAttention(6, 3, batch_first=True)
+    theirs = torch.nn.MultiheadAttention(6, 3, batch_first=True)
     x = rng.standard_normal((2, 5, 6))
     (out, weights), _ = compare_with_torch(SelfAttention(ours), TorchSelfAttention(theirs), x,
                                            kwargs=dict(average_attn_weights=average))

@@ -26,9 +26,11 @@ def test_residual_linear_matches_torch(batch, size, dtype, seed):
 
 
 def test_residual_blocks_inside_sequential_match_torch(rng):
-    ours = nt.nn.Sequential(nt.nn.Linear(3, 5), nt.nn.Residual(nt.nn.Sequential(nt.nn.Tanh(), nt.nn.Linear(5, 5))),
+    ours = nt.nn.Sequential(nt.nn.Linear(3, 5),
+                            nt.nn.Residual(nt.nn.Sequential(nt.nn.Tanh(), nt.nn.Linear(5, 5))),
                             nt.nn.Residual(nt.nn.ReLU()), nt.nn.Linear(5, 2))
-    theirs = torch.nn.Sequential(torch.nn.Linear(3, 5), TorchResidual(torch.nn.Sequential(torch.nn.Tanh(), torch.nn.Linear(5, 5))),
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 5),
+                                 TorchResidual(torch.nn.Sequential(torch.nn.Tanh(), torch.nn.Linear(5, 5))),
                                  TorchResidual(torch.nn.ReLU()), torch.nn.Linear(5, 2))
     compare_with_torch(ours, theirs, rng.standard_normal((4, 3)))
 

@@ -223,7 +223,8 @@ def test_wrong_feature_size_names_the_layer_and_shapes():
                                          r"dimension \(d_model\) 8, got shape \(5, 2, 6\)"):
         nt.nn.TransformerEncoderLayer(8, 2, 16)(np.zeros((5, 2, 6), np.float32))
     with pytest.raises(ValueError, match=r"memory with last dimension \(d_model\) 8, got shape \(5, 2, 4\)"):
-        nt.nn.TransformerDecoderLayer(8, 2, 16)(np.zeros((5, 2, 8), np.float32), np.zeros((5, 2, 4), np.float32))
+        nt.nn.TransformerDecoderLayer(8, 2, 16)(np.zeros((5, 2, 8), np.float32),
+                                                np.zeros((5, 2, 4), np.float32))
     with pytest.raises(ValueError, match=r"src \(4, 2, 8\) and tgt \(3, 5, 8\)"):
         nt.nn.Transformer(8, 2, 1, 1, 16)(np.zeros((4, 2, 8), np.float32), np.zeros((3, 5, 8), np.float32))
     with pytest.raises(ValueError, match=r"d_model=8"):
@@ -234,9 +235,11 @@ def test_wrong_rank_integer_input_and_mask_shape():
     layer = nt.nn.TransformerEncoderLayer(8, 2, 16)
     with pytest.raises(ValueError, match=r"expects 2-D or 3-D src.*got shape \(8,\)"):
         layer(np.zeros(8, np.float32))
-    with pytest.raises(TypeError, match=r"TransformerEncoderLayer\(.*\) needs a floating src, got dtype int64"):
+    with pytest.raises(TypeError, match=r"TransformerEncoderLayer\(.*\) needs a floating src, "
+                                        r"got dtype int64"):
         layer(np.zeros((5, 2, 8), np.int64))
-    with pytest.raises(ValueError, match=r"MultiheadAttention\(.*attn_mask of shape \(5, 5\).*got shape \(4, 4\)"):
+    with pytest.raises(ValueError, match=r"MultiheadAttention\(.*attn_mask of shape \(5, 5\).*"
+                                         r"got shape \(4, 4\)"):
         layer(np.zeros((5, 2, 8), np.float32), src_mask=np.zeros((4, 4), bool))
 
 
