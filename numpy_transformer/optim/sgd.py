@@ -61,8 +61,6 @@ class SGD(Optimizer):
                 direction = self._work(p, 1)
                 np.multiply(buf, momentum, out=direction)
                 direction += g
-        # p += -lr * direction (scaled in place when direction is a work array, not grad or state)
-        owned = direction is not p.grad and direction is not state.get("momentum_buffer")
-        step = direction if owned else self._work(p, 1)
+        step = self._work(p, 1)                 # p += -lr * direction
         np.multiply(direction, -lr, out=step)
         p.data += step

@@ -162,3 +162,12 @@ def test_updates_on_several_threads_equal_the_sequential_ones_bit_for_bit(monkey
     assert_same_parameters(ours, theirs, np.float32)
     for sequential, threaded in zip(results["1"], results["2"]):
         np.testing.assert_array_equal(sequential, threaded)
+
+
+def test_a_parameter_that_is_a_strided_view_is_updated_in_place():
+    base = np.zeros((4, 6), np.float32)
+    param = nt.nn.Parameter(base[:, ::2])
+    param.grad[...] = 1.0
+    nt.optim.Adam([param], lr=0.1).step()
+    np.testing.assert_allclose(base[:, ::2], -0.1, rtol=1e-6)
+    assert not base[:, 1::2].any()
