@@ -25,7 +25,9 @@ def parallel_for(fn, jobs, sizes) -> None:
             fn(job)
         return
     global _pool, _pool_size
-    if _pool_size < threads:
+    if _pool_size != threads:                   # OMP_NUM_THREADS may change between steps
+        if _pool is not None:
+            _pool.shutdown(wait=False)
         _pool, _pool_size = ThreadPoolExecutor(threads, thread_name_prefix="nt-optim"), threads
     # Largest jobs first, so that no thread is left with a big one at the end.
     order = sorted(range(len(jobs)), key=lambda i: -sizes[i])
