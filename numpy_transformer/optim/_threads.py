@@ -19,8 +19,8 @@ def num_threads() -> int:
 
 def parallel_for(fn, jobs, sizes) -> None:
     """fn(job) for every job; on several threads when there is enough work for them."""
-    threads = min(num_threads(), len(jobs))
-    if threads <= 1 or sum(sizes) < MIN_PARALLEL_ELEMENTS:
+    threads = num_threads()
+    if threads <= 1 or len(jobs) <= 1 or sum(sizes) < MIN_PARALLEL_ELEMENTS:
         for job in jobs:
             fn(job)
         return
