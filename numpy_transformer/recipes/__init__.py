@@ -1,3 +1,11 @@
-"""Recipes: small named training configurations (`numpy-transformer list` shows them)."""
+"""Recipes: small named training configurations (`numpy-transformer list` shows them).
+
+Each module in this package registers its recipes when imported; all are imported here."""
+import importlib
+import pkgutil
+
 from .registry import RECIPES, Recipe, Setup, get_recipe, register
-from . import digits, mnist  # noqa: F401  (each module registers its recipes)
+
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name != "registry":
+        importlib.import_module(f"{__name__}.{_module.name}")

@@ -1,0 +1,23 @@
+"""`numpy-transformer compare RECIPE`: ours and the PyTorch twin, same weights, same batches."""
+from ._options import add_recipe_options, config_overrides
+
+
+def run(args) -> int:
+    from ..recipes import get_recipe
+    from ..train.compare import compare_with_pytorch
+    recipe = get_recipe(args.recipe)
+    config = recipe.make_config(**config_overrides(recipe, args))
+    result = compare_with_pytorch(recipe, config, args.data_dir, progress=not args.no_progress)
+    ours, theirs = result["numpy_transformer"], result["torch"]
+    print(f"{recipe.name}: {result['steps']} steps, same initial weights, same batches")
+    print(f"{'':<18}{'test accuracy':>14}{'train seconds':>15}")
+    for name, r in (("numpy_transformer", ours), ("torch", theirs)):
+        print(f"{name:<18}{r['test_accuracy']:>14.4f}{r['train_seconds']:>15.1f}")
+    print(f"time ratio numpy_transformer / torch: {ours['train_seconds'] / theirs['train_seconds']:.2f}x")
+    return 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("compare", help="train a recipe and its PyTorch twin side by side")
+    add_recipe_options(parser)
+    parser.set_defaults(run=run)

@@ -1,0 +1,34 @@
+"""The command line: list, train (the README's main job), eval, and clear errors."""
+import json
+
+import pytest
+
+from numpy_transformer.cli import main
+
+
+def test_list_names_every_recipe_with_a_description(capsys):
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    names = {line.split()[0] for line in lines}
+    assert {"digits", "mlp-mnist", "cnn-mnist"} <= names
+    assert all(len(line.split(maxsplit=1)) == 2 for line in lines)
+
+
+def test_train_digits_then_eval_the_checkpoint(tmp_path, capsys):
+    assert main(["train", "digits", "--epochs", "3", "--out", str(tmp_path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "done: test loss" in out and "test accuracy" in out
+    assert {"checkpoint.safetensors", "log.jsonl", "curves.png", "result.json"} <= {p.name for p in tmp_path.iterdir()}
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["test_accuracy"] > 0.85
+    assert main(["eval", str(tmp_path)]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert evaluated["test_accuracy"] == pytest.approx(result["test_accuracy"])
+    assert evaluated["step"] == 3 * 45
+
+
+def test_unknown_recipe_and_option_are_named(tmp_path):
+    with pytest.raises(KeyError, match="unknown recipe 'nope'.*digits"):
+        main(["train", "nope", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="no option 'colour'"):
+        main(["train", "digits", "--set", "colour=red", "--out", str(tmp_path)])
