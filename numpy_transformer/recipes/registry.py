@@ -22,6 +22,7 @@ class Recipe:
     description: str
     config: type                              # a dataclass with every default
     build: Callable[[Any, Any], Setup]        # build(config, data_dir) -> Setup
+    hooks: dict = field(default_factory=dict)  # extra abilities by name, e.g. "generate", "attention"
 
     def make_config(self, **overrides):
         """The default config with `overrides`; unknown keys are errors."""
