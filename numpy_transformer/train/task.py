@@ -37,6 +37,11 @@ class Task:
     def evaluate(self, loader) -> dict:
         raise NotImplementedError
 
+    def after_evaluate(self, out_dir, record: dict) -> None:
+        """Called by the Trainer after each evaluation with the run folder and the logged record
+        (step, epoch, metrics): a task that draws something per evaluation (a GAN's samples)
+        writes it there."""
+
     def learning_rate(self) -> float:
         """The first optimizer's current learning rate (for the log)."""
         for optimizer in self.optimizers.values():

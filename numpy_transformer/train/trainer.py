@@ -89,6 +89,8 @@ class Trainer:
                                                      or self.step == self.total_steps):
                     last = self.task.evaluate(self.eval_loader)
                     record = self._record(log, {"split": "eval", **last})
+                    if self.out_dir:
+                        self.task.after_evaluate(self.out_dir, record)
                     _say(bar, _summary(record, self.history))
                     self._plot(every_seconds=60)
                 if self.out_dir and (self.step % self.checkpoint_every == 0 or self.step == self.total_steps):
