@@ -28,12 +28,14 @@ def run(args) -> int:
     print(f"training {recipe.name}: {size:,} parameters, {trainer.total_steps} steps of batch "
           f"{setup.train_loader.batch_size}, writing {out_dir}", flush=True)
     trainer.fit(resume=args.resume)
-    result = {"step": trainer.step, "train_seconds": round(trainer.train_seconds, 2)}
+    result = {"step": trainer.step, "train_seconds": round(trainer.train_seconds, 2),
+              "wall_seconds": round(trainer.wall_seconds, 2)}
     if setup.test_loader is not None:
         metrics = setup.task.evaluate(setup.test_loader)
         result.update({f"test_{k}": v for k, v in metrics.items()})
         shown = ", ".join(f"test {k} {v:.4f}" for k, v in metrics.items())
-        print(f"done: {shown} after {trainer.step} steps ({trainer.train_seconds:.1f} s of training)")
+        print(f"done: {shown} after {trainer.step} steps ({trainer.train_seconds:.1f} s in training "
+              f"steps, {trainer.wall_seconds / 60:.1f} min in all)")
     with open(os.path.join(out_dir, "result.json"), "w") as handle:
         json.dump(result, handle, indent=1)
     return 0

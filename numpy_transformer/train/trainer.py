@@ -33,9 +33,11 @@ class Trainer:
         self.checkpoint_every = checkpoint_every or self.eval_every
         self.out_dir, self.progress, self.plot = out_dir, progress, plot
         self.info = dict(info or {})   # recipe name, config...: saved in every checkpoint
-        self.step, self.train_seconds = 0, 0.0
+        self.step, self.train_seconds = 0, 0.0   # seconds inside train steps
+        self.wall_seconds = 0.0                   # all of fit(): data, steps, evaluation, checkpoints
         self.history = []
         self._last_plot = time.monotonic()
+        self._fit_started = time.perf_counter()
 
     # ---- checkpoints ----
     def checkpoint_path(self):
@@ -43,6 +45,7 @@ class Trainer:
 
     def save(self) -> None:
         state = {**self.info, "step": self.step, "train_seconds": self.train_seconds,
+                 "wall_seconds": self.wall_seconds + time.perf_counter() - self._fit_started,
                  "loader": self.train_loader.state_dict(), "rng": get_rng_state(),
                  "task": self.task.state()}
         save_checkpoint(self.checkpoint_path(), self.task.modules, self.task.optimizers, state)
@@ -57,10 +60,12 @@ class Trainer:
         self.train_loader.load_state_dict(state["loader"])
         set_rng_state(state["rng"])
         self.step, self.train_seconds = state["step"], state.get("train_seconds", 0.0)
+        self.wall_seconds = state.get("wall_seconds", 0.0)
 
     # ---- the loop ----
     def fit(self, resume: bool = False) -> dict:
         """Train to `total_steps`; returns the last evaluation's metrics (or the last train metrics)."""
+        self._fit_started = time.perf_counter()
         if self.out_dir:
             os.makedirs(self.out_dir, exist_ok=True)
         if resume:
@@ -100,6 +105,7 @@ class Trainer:
         if bar is not None:
             bar.close()
         self._plot()
+        self.wall_seconds += time.perf_counter() - self._fit_started
         return last
 
     def _record(self, log, record: dict) -> dict:
