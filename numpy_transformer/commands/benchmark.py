@@ -1,0 +1,23 @@
+"""`numpy-transformer benchmark`: the side-by-side timings in benchmarks/ (a source checkout)."""
+import os
+import subprocess
+import sys
+
+
+def run(args) -> int:
+    root = args.root or os.getcwd()
+    if not os.path.isdir(os.path.join(root, "benchmarks", "cases")):
+        raise SystemExit(f"no benchmarks/ folder in {root}: run this from a source checkout of "
+                         "numpy_transformer (or pass --root)")
+    command = [sys.executable, "-m", "benchmarks.layers", "--threads", str(args.threads)]
+    if args.filter:
+        command += ["--filter", args.filter]
+    return subprocess.call(command, cwd=root)
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("benchmark", help="time layers and models against PyTorch")
+    parser.add_argument("--filter", help="only cases whose name contains this")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--root", help="the source checkout (default: the current folder)")
+    parser.set_defaults(run=run)
