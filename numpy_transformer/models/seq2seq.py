@@ -235,68 +235,79 @@ def _decoder_layer_with_weights(layer, y, memory, causal, tgt_padding, memory_pa
 
 # ---- incremental decoding: one new token per step, keys and values of the past cached ----
 class IncrementalDecoder:
-    """The decoder run one position at a time over R rows (sentences, or sentences x beams).
+    """The decoder run one position at a time over N sentences x K beams (rows sentence-major).
 
     Each self-attention keeps the keys and values of the positions decoded so far
-    ([R, H, max_len, D] buffers), so step t costs O(t) attention instead of re-running
-    the whole prefix; cross-attention keys and values of the memory are computed once.
-    log_probs(tokens [R]) -> [R, V] advances one position; reorder(rows) keeps/repeats rows."""
+    ([R, H, t, D], R = N*K rows), so step t costs O(t) attention instead of re-running the
+    prefix. Cross-attention keys and values of the memory are computed once per sentence and
+    shared by its K beams (the beams are K queries of one attention).
+        log_probs(tokens [R]) -> [R, V]   feeds one token per row, advances one position
+        expand(K)                          each row becomes K rows (beams) with its history
+        reorder(rows)                      row i continues the history of row rows[i]; beams
+                                           stay within their sentence (rows[i] // K == i // K)"""
 
     def __init__(self, model: Transformer, memory, memory_padding):
-        self.model = model
-        dtype = memory.dtype
-        self.length = 0
-        R, S, E = memory.shape
+        self.model, self.beams, self.length = model, 1, 0
+        N, S, E = memory.shape
         H = model.config.nhead
-        D = E // H
-        neg = np.asarray(-np.inf, dtype=dtype)
-        # [R, 1, 1, S]: -inf at padded source positions (added to the cross-attention scores)
-        self.memory_mask = np.where(memory_padding[:, None, None, :], neg, dtype.type(0))
-        self.layers = []
+        neg = np.asarray(-np.inf, dtype=memory.dtype)
+        # [N, 1, 1, S]: -inf at padded source positions, added to the cross-attention scores
+        self.memory_mask = np.where(memory_padding[:, None, None, :], neg, memory.dtype.type(0))
+        self.memory_kv, self.self_kv = [], []
         with no_grad():
             for layer in model.transformer.decoder.layers:
                 attn = layer.multihead_attn
-                W, b = attn.in_proj_weight.data[E:], attn.in_proj_bias.data[E:]
-                kv = memory.reshape(-1, E) @ W.T + b                       # [R*S, 2E]
-                kv = kv.reshape(R, S, 2, H, D).transpose(2, 0, 3, 1, 4)    # [2, R, H, S, D]
-                cache = np.zeros_like(memory, shape=(2, R, H, model.config.max_len, D))
-                self.layers.append({"memory_kv": kv, "self_kv": cache})
+                kv = memory.reshape(-1, E) @ attn.in_proj_weight.data[E:].T
+                kv += attn.in_proj_bias.data[E:]                                # [N*S, 2E]
+                self.memory_kv.append(kv.reshape(N, S, 2, H, E // H).transpose(2, 0, 3, 1, 4))
+                self.self_kv.append(np.zeros_like(memory, shape=(2, N, H, 0, E // H)))
+        self._pending_rows = None
 
     @property
     def rows(self) -> int:
-        return self.memory_mask.shape[0]
+        return self.memory_mask.shape[0] * self.beams
+
+    def expand(self, beams: int) -> None:
+        """Every row becomes `beams` rows (sentence-major), each with the same history."""
+        self._apply_pending()
+        self.self_kv = [np.repeat(kv, beams, axis=1) for kv in self.self_kv]
+        self.beams *= beams
 
     def reorder(self, rows) -> None:
-        """Keep rows `rows` (an index array; repeats allowed, e.g. to start beams)."""
-        self.memory_mask = self.memory_mask[rows]
-        for cache in self.layers:
-            cache["memory_kv"] = cache["memory_kv"][:, rows]
-            cache["self_kv"] = cache["self_kv"][:, rows]
+        """Row i continues row rows[i] (applied lazily, in the next step's cache copy)."""
+        rows = np.asarray(rows)
+        self._pending_rows = rows if self._pending_rows is None else self._pending_rows[rows]
+
+    def _apply_pending(self) -> None:
+        if self._pending_rows is not None:
+            self.self_kv = [np.take(kv, self._pending_rows, axis=1) for kv in self.self_kv]
+            self._pending_rows = None
 
     def log_probs(self, tokens):
-        """The next-token log-probabilities [R, V] after feeding tokens [R] at the next position."""
+        """Log-probabilities [R, V] of the next token after feeding tokens [R] at the next position."""
         model, t = self.model, self.length
         if t >= model.config.max_len:
-            raise ValueError(f"IncrementalDecoder: max_len={model.config.max_len} positions used")
+            raise ValueError(f"IncrementalDecoder: all max_len={model.config.max_len} positions used")
         with no_grad():
-            x = model.tgt_embed(tokens[:, None])                           # [R, 1, E]
+            x = model.tgt_embed(tokens[:, None])                               # [R, 1, E]
             x *= model.scale
-            positions = model.tgt_pos._table()
-            x += positions[t]
-            for layer, cache in zip(model.transformer.decoder.layers, self.layers):
-                x = self._layer_step(layer, x, cache, t)
+            x += model.tgt_pos._table()[t]
+            layers = model.transformer.decoder.layers
+            for i, layer in enumerate(layers):
+                x = self._layer_step(layer, x, i)
             x = _norm(model.transformer.decoder.norm, x)
-            logits = model.output(x[:, 0])                                 # [R, V]
+            logits = model.output(x[:, 0])                                     # [R, V]
+        self._pending_rows = None
         self.length = t + 1
         return _log_softmax(logits)
 
-    def _layer_step(self, layer, x, cache, t):
-        """TransformerDecoderLayer.forward for one new position, attending to the cache."""
+    def _layer_step(self, layer, x, i):
+        """TransformerDecoderLayer.forward for one new position."""
         def self_block(h):
-            return _cached_self_attention(layer.self_attn, h, cache["self_kv"], t)
+            return self._self_attention(layer.self_attn, h, i)
 
         def cross_block(h):
-            return _memory_attention(layer.multihead_attn, h, cache["memory_kv"], self.memory_mask)
+            return self._memory_attention(layer.multihead_attn, h, i)
 
         if layer.norm_first:
             x = x + self_block(layer.norm1(x))
@@ -306,38 +317,39 @@ class IncrementalDecoder:
         x = layer.norm2(x + cross_block(x))
         return layer.norm3(x + layer._ff_block(x, layer.dropout3))
 
+    def _self_attention(self, attn, x, i):
+        """The new position attends to 0..t: the cache (reordered) plus its own key and value."""
+        E, t = attn.embed_dim, self.length
+        q, kv_new = _project_heads(attn, x, slice(0, E)), _project_heads(attn, x, slice(E, 3 * E))
+        old = self.self_kv[i]                                          # [2, R_old, H, t, D]
+        kv = np.empty_like(old, shape=kv_new.shape[:3] + (t + 1,) + kv_new.shape[4:])
+        if self._pending_rows is None:
+            kv[:, :, :, :t] = old
+        else:                                                          # gather straight into kv
+            np.take(old, self._pending_rows, axis=1, out=kv[:, :, :, :t], mode="clip")
+        kv[:, :, :, t:] = kv_new
+        self.self_kv[i] = kv
+        out, _ = F.scaled_dot_product_attention_forward(q[0], kv[0], kv[1])   # [R, H, 1, D]
+        return attn.out_proj(out.reshape(out.shape[0], 1, E))                 # [R, 1, E]
+
+    def _memory_attention(self, attn, x, i):
+        """The K beams of a sentence are K queries over that sentence's memory."""
+        E, K = attn.embed_dim, self.beams
+        (q,) = _project_heads(attn, x, slice(0, E))                            # [R, H, 1, D]
+        R, H, _, D = q.shape
+        q = q.reshape(R // K, K, H, D).transpose(0, 2, 1, 3)                   # [N, H, K, D]
+        k, v = self.memory_kv[i]                                               # [N, H, S, D]
+        out, _ = F.scaled_dot_product_attention_forward(q, k, v, attn_mask=self.memory_mask)
+        return attn.out_proj(out.transpose(0, 2, 1, 3).reshape(R, 1, E))       # [R, 1, E]
+
 
 def _project_heads(attn, x, rows):
-    """x [R, 1, E] @ in_proj[rows]^T + bias -> [c, R, H, 1, D] (c = rows / E chunks)."""
+    """x [R, 1, E] @ in_proj_weight[rows]^T + bias -> [c, R, H, 1, D], c = len(rows) / E."""
     E, H = attn.embed_dim, attn.num_heads
-    y = x[:, 0] @ attn.in_proj_weight.data[rows].T + attn.in_proj_bias.data[rows]   # [R, c*E]
+    y = x[:, 0] @ attn.in_proj_weight.data[rows].T
+    y += attn.in_proj_bias.data[rows]                                          # [R, c*E]
     R = y.shape[0]
-    return y.reshape(R, -1, H, E // H).transpose(1, 0, 2, 3)[:, :, :, None, :]
-
-
-def _merge_heads(attn, heads):
-    """[R, H, 1, D] -> out_proj -> [R, 1, E]."""
-    R = heads.shape[0]
-    return attn.out_proj(heads.reshape(R, 1, attn.embed_dim))
-
-
-def _cached_self_attention(attn, x, kv_cache, t):
-    """Self-attention of the new position t over positions 0..t (keys/values cached)."""
-    E = attn.embed_dim
-    q, k, v = _project_heads(attn, x, slice(0, 3 * E))                # [R, H, 1, D] each
-    kv_cache[0, :, :, t] = k[:, :, 0]
-    kv_cache[1, :, :, t] = v[:, :, 0]
-    out, _ = F.scaled_dot_product_attention_forward(q, kv_cache[0, :, :, :t + 1],
-                                                    kv_cache[1, :, :, :t + 1])
-    return _merge_heads(attn, out)
-
-
-def _memory_attention(attn, x, memory_kv, memory_mask):
-    """Cross-attention of the new position over the (precomputed) memory keys and values."""
-    (q,) = _project_heads(attn, x, slice(0, attn.embed_dim))
-    out, _ = F.scaled_dot_product_attention_forward(q, memory_kv[0], memory_kv[1],
-                                                    attn_mask=memory_mask)
-    return _merge_heads(attn, out)
+    return y.reshape(R, -1, H, 1, E // H).transpose(1, 0, 2, 3, 4)
 
 
 def _log_softmax(logits):

@@ -9,6 +9,7 @@ from hypothesis import given, strategies as st
 
 import numpy_transformer as nt
 from numpy_transformer.models import Transformer, TransformerConfig
+from numpy_transformer.models.decoding import beam_search, decode, greedy_search, length_penalty
 from numpy_transformer.testing import compare_with_torch
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Support for mismatched"),
@@ -157,18 +158,28 @@ def test_incremental_decoder_equals_full_forward(norm_first):
                                    atol=1e-10)
 
 
-def test_incremental_decoder_reorders_rows():
+def log_softmax(x):
+    return x - np.log(np.exp(x).sum(-1, keepdims=True))
+
+
+def test_incremental_decoder_beams_expand_and_reorder_within_their_sentence():
+    """2 sentences x 2 beams; after step 0 the rows continue rows [1, 1, 3, 2]."""
     model = Transformer(config()).double().eval()
     rng = np.random.default_rng(0)
-    src, tgt = padded_ids(rng, 2, 5, 11), rng.integers(1, 13, (2, 4))
-    with nt.no_grad():
-        logits = model(src[[1, 1, 0]], tgt[[1, 1, 0]])
+    src = padded_ids(rng, 2, 5, 11)
+    first, second = rng.integers(1, 13, 4), rng.integers(1, 13, 4)
     decoder = model.start_decoding(src)
-    decoder.log_probs(tgt[:, 0])
-    decoder.reorder(np.array([1, 1, 0]))
-    got = decoder.log_probs(tgt[[1, 1, 0], 1])
-    np.testing.assert_allclose(got, logits[:, 1] - np.log(np.exp(logits[:, 1]).sum(-1, keepdims=True)),
-                               rtol=1e-10, atol=1e-10)
+    decoder.expand(2)
+    step0 = decoder.log_probs(first)
+    rows = np.array([1, 1, 3, 2])
+    decoder.reorder(rows)
+    step1 = decoder.log_probs(second)
+    with nt.no_grad():
+        logits = model(src[[0, 0, 1, 1]], np.stack([first, first[rows]]).T)
+    np.testing.assert_allclose(step0, log_softmax(logits[:, 0]), rtol=1e-10, atol=1e-10)
+    with nt.no_grad():
+        logits = model(src[[0, 0, 1, 1]], np.stack([first[rows], second]).T)
+    np.testing.assert_allclose(step1, log_softmax(logits[:, 1]), rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
@@ -226,3 +237,95 @@ def test_errors_name_the_model_and_shapes():
         Transformer(config(share_embeddings=True))
     with pytest.raises(ValueError, match="positions must be"):
         Transformer(config(positions="rotary"))
+
+
+# ---- decoding ----
+BOS, EOS, A, B = 0, 1, 2, 3
+
+
+class MarkovDecoder:
+    """A fake decoder for hand-checked searches: the next token depends on the last one only."""
+
+    def __init__(self, table, sentences=1):
+        self.log_table = np.log(np.asarray(table, dtype=np.float64) + 1e-300)   # [V, V]
+        self.n, self.k = sentences, 1
+
+    @property
+    def rows(self):
+        return self.n * self.k
+
+    def expand(self, k):
+        self.k *= k
+
+    def reorder(self, rows):
+        assert np.all(np.asarray(rows) // self.k == np.arange(self.rows) // self.k)
+
+    def log_probs(self, tokens):
+        return self.log_table[tokens].copy()
+
+
+def table(**rows):
+    """rows: name -> {next name: probability}, over BOS, EOS, A, B."""
+    index = {"BOS": BOS, "EOS": EOS, "A": A, "B": B}
+    t = np.zeros((4, 4))
+    for name, nexts in rows.items():
+        for nxt, p in nexts.items():
+            t[index[name], index[nxt]] = p
+    return t
+
+
+TRAP = table(BOS={"A": 0.5, "B": 0.4, "EOS": 0.1}, A={"A": 0.3, "B": 0.3, "EOS": 0.4},
+             B={"EOS": 0.9, "A": 0.05, "B": 0.05})
+
+
+def test_greedy_walks_into_the_trap_that_beam_search_avoids():
+    """Greedy: A (0.5) then EOS (0.4): p = 0.20. Beam 2 keeps B (0.4), then EOS (0.9): p = 0.36."""
+    assert greedy_search(MarkovDecoder(TRAP), BOS, EOS, 5) == [[A]]
+    assert beam_search(MarkovDecoder(TRAP), BOS, EOS, 5, beam_size=2, alpha=0.0) == [[B]]
+    assert beam_search(MarkovDecoder(TRAP), BOS, EOS, 5, beam_size=1, alpha=0.0) == [[A]]
+
+
+def test_length_penalty_can_prefer_the_longer_translation():
+    """[] has p 0.4, [A] has p 0.6 * 0.6 = 0.36. alpha 0: [] wins; alpha 1: log 0.36 / (7/6)
+    = -0.876 beats log 0.4 / 1 = -0.916, so [A] wins."""
+    short_or_long = table(BOS={"EOS": 0.4, "A": 0.6}, A={"EOS": 0.6, "A": 0.4})
+    assert beam_search(MarkovDecoder(short_or_long), BOS, EOS, 5, 2, alpha=0.0) == [[]]
+    assert beam_search(MarkovDecoder(short_or_long), BOS, EOS, 5, 2, alpha=1.0) == [[A]]
+    assert length_penalty(2, 1.0) == pytest.approx(7 / 6)
+
+
+@given(seed=st.integers(0, 2**16), alpha=st.sampled_from([0.0, 0.6, 1.5]))
+def test_a_beam_wide_enough_finds_the_best_sequence(seed, alpha):
+    """Beam 16 over 2 words and 3 steps keeps every prefix: it must find the exhaustive best."""
+    probs = np.random.default_rng(seed).dirichlet(np.ones(3), size=4)      # next of each token
+    t = np.zeros((4, 4))
+    t[:, [EOS, A, B]] = probs
+    best, best_score = None, -np.inf
+    for length in range(0, 4):
+        for words in np.ndindex(*(2,) * length):
+            seq = [A + w for w in words]
+            path = [BOS] + seq + ([EOS] if length < 3 else [])
+            logp = sum(np.log(t[a, b]) for a, b in zip(path, path[1:]))
+            score = logp / length_penalty(len(path) - 1, alpha)
+            if score > best_score:
+                best, best_score = seq, score
+    assert beam_search(MarkovDecoder(t), BOS, EOS, 3, beam_size=16, alpha=alpha) == [best]
+
+
+def test_beam_one_equals_greedy_on_a_model_batch():
+    model = Transformer(config(tgt_vocab_size=9)).eval()
+    src = padded_ids(np.random.default_rng(3), 6, 5, 11)
+    greedy = greedy_search(model.start_decoding(src), 2, 3, 8)
+    assert beam_search(model.start_decoding(src), 2, 3, 8, beam_size=1, alpha=0.6) == greedy
+    assert decode(model, src, 2, 3, beam_size=1, max_steps=8) == greedy
+
+
+def test_beam_search_is_batched_over_sentences():
+    """Each sentence decoded alone gives the same result as in the batch."""
+    model = Transformer(config(tgt_vocab_size=9)).double().eval()
+    src = padded_ids(np.random.default_rng(4), 4, 5, 11)
+    together = decode(model, src, 2, 3, beam_size=3, max_steps=7)
+    alone = [decode(model, src[i:i + 1, :int((src[i] != PAD).sum())], 2, 3, beam_size=3,
+                    max_steps=7)[0] for i in range(4)]
+    assert together == alone
+    assert model.training is False
