@@ -172,8 +172,8 @@ def scaled_dot_product_attention_backward(d_out, cache, out=None):
 # ---- big batches on worker threads ----
 # NumPy's elementwise ops use one core, and OpenBLAS threads a stack of small matrix products
 # poorly; so a big attention runs as a few slices of one leading axis, one per worker thread
-# (NumPy releases the GIL inside), each worker with a single-threaded BLAS. Every slice does the
-# same operations as the whole would, so the results are identical.
+# (NumPy releases the GIL inside), while OpenBLAS is told to run each product on one thread.
+# Every slice does the same operations as the whole would, so the results are identical.
 
 MIN_PARALLEL_SCORES = 1 << 16       # below this many scores, threads cost more than they save
 
@@ -184,17 +184,22 @@ def _threads() -> int:
     return max(1, int(value)) if value.isdigit() else (os.cpu_count() or 1)
 
 
-def _openblas_set_threads_local():
-    """numpy's OpenBLAS `openblas_set_num_threads_local` (OpenBLAS >= 0.3.27), or None."""
+def _openblas_threads():
+    """(get, set) of the thread count of NumPy's OpenBLAS, or None for another BLAS."""
     folder = os.path.dirname(np.__file__)
     for path in glob.glob(os.path.join(folder + ".libs", "*openblas*")) + \
             glob.glob(os.path.join(folder, ".dylibs", "*openblas*")):
         try:
-            set_threads = ctypes.CDLL(path).openblas_set_num_threads_local
-        except (OSError, AttributeError):
+            lib = ctypes.CDLL(path)
+        except OSError:
             continue
-        set_threads.argtypes, set_threads.restype = [ctypes.c_int], ctypes.c_int
-        return set_threads
+        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""),
+                               ("openblas", "64_"), ("openblas", "")):
+            get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+            set_ = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+            if get is not None and set_ is not None:
+                set_.argtypes = [ctypes.c_int]
+                return get, set_
     return None
 
 
@@ -212,12 +217,12 @@ if hasattr(os, "register_at_fork"):
 
 
 def _worker_pool():
-    """Workers whose BLAS runs on one thread each; None where that cannot be arranged."""
+    """(thread pool, OpenBLAS thread count get/set), or None where BLAS threads cannot be set."""
     global _pool
     if _pool is None:
-        set_threads = _openblas_set_threads_local()
-        _pool = False if set_threads is None else ThreadPoolExecutor(
-            _threads(), thread_name_prefix="nt-attention", initializer=lambda: set_threads(1))
+        blas = _openblas_threads()
+        _pool = False if blas is None else (
+            ThreadPoolExecutor(_threads(), thread_name_prefix="nt-attention"), blas)
     return _pool or None
 
 
@@ -228,10 +233,11 @@ def _in_parts(fn, lead, arrays, n_scores):
     broadcasts to it); it splits only when every array in `arrays` has the full leading shape."""
     threads = min(_threads(), max(lead, default=1))
     full = all(a.shape[:-2] == lead for a in arrays)
-    pool = _worker_pool() if threads > 1 and full and n_scores >= MIN_PARALLEL_SCORES else None
-    if pool is None:
+    workers = _worker_pool() if threads > 1 and full and n_scores >= MIN_PARALLEL_SCORES else None
+    if workers is None:
         fn(lambda x: x)
         return
+    pool, (get_blas_threads, set_blas_threads) = workers
     axis = int(np.argmax(lead))                          # split the longest leading axis
     bounds = np.linspace(0, lead[axis], threads + 1).astype(int)
     ndim = len(lead) + 2
@@ -246,6 +252,11 @@ def _in_parts(fn, lead, arrays, n_scores):
             return x[(slice(None),) * at + (slice(start, stop),)]
         return part
 
-    jobs = [pool.submit(fn, slicer(a, b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-    for job in jobs:
-        job.result()
+    blas_threads = get_blas_threads()                    # OpenBLAS's count is process-wide:
+    set_blas_threads(1)                                  # one thread per product meanwhile
+    try:
+        jobs = [pool.submit(fn, slicer(a, b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        for job in jobs:
+            job.result()
+    finally:
+        set_blas_threads(blas_threads)
