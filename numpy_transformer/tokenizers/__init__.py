@@ -7,3 +7,4 @@ from .base import Tokenizer, load
 from .vocab import SPECIALS, Vocab
 from .word import WordTokenizer
 from .char import CharTokenizer
+from .bpe import ByteLevelBPE, gpt2
