@@ -1,0 +1,1 @@
+"""The checks of each week (`week_N.CHECKS`): which inputs, against what, and the hints."""
