@@ -1,0 +1,2 @@
+"""Evaluation metrics beyond accuracy: corpus BLEU (through sacrebleu)."""
+from .bleu import *
