@@ -1,1 +1,245 @@
-__all__ = []
+"""Vision Transformer ("An Image is Worth 16x16 Words", Dosovitskiy et al. 2021).
+
+The image is cut into p x p patches; each patch becomes a token (a linear map of its pixels),
+a learned class token is put in front (pool='cls'), learned positions are added, a pre-norm
+Transformer encoder mixes the tokens, and a linear head reads the class token (or the mean
+of the tokens, pool='mean').
+
+Shapes: N images, C channels, image H x W, p patch size, P = (H/p)(W/p) patches,
+T tokens (P + 1 with the class token, else P), E = dim.
+"""
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import nn
+from ..grad_mode import no_grad
+from ..nn import functional as F
+from ..nn import init
+from ..nn._checks import check_dim, check_float, check_ndim
+from ..nn.module import Module
+from ..nn.parameter import Parameter
+
+__all__ = ["ViT", "ViTConfig", "PatchEmbedding"]
+
+
+@dataclass
+class ViTConfig:
+    """A ViT's shape; the defaults suit 28x28 MNIST (7x7 patches of 4x4 pixels)."""
+    image_size: int = 28
+    patch_size: int = 4
+    in_channels: int = 1
+    num_classes: int = 10
+    dim: int = 96
+    depth: int = 6
+    heads: int = 4
+    mlp_dim: int = 192
+    dropout: float = 0.0
+    emb_dropout: float = 0.0
+    pool: str = "cls"            # 'cls': read the class token; 'mean': average the tokens
+    activation: str = "gelu"
+
+
+class PatchEmbedding(Module):
+    """[N, C, H, W] -> [N, P, E]: each p x p patch mapped to E features.
+
+    The same as torch's Conv2d(C, E, kernel_size=p, stride=p) followed by flatten(2) and
+    transpose(1, 2), with its parameters (weight [E, C, p, p], bias [E]); done as one GEMM on
+    the patches laid out as rows."""
+
+    def __init__(self, in_channels: int, dim: int, patch_size: int, dtype=None):
+        super().__init__()
+        self.in_channels, self.dim, self.patch_size = in_channels, dim, patch_size
+        self.weight = Parameter(init.empty((dim, in_channels, patch_size, patch_size), dtype))
+        self.bias = Parameter(init.empty(dim, dtype))
+        init.default_uniform_(self.weight, self.bias)          # Conv2d's default
+
+    def forward(self, x):
+        check_float(self, x, dtype=self.weight.dtype)
+        check_ndim(self, x, 4, what="[N, C, H, W]")
+        check_dim(self, x, 1, self.in_channels, what="channels (dimension 1)")
+        N, C, H, W = x.shape
+        p = self.patch_size
+        if H % p or W % p:
+            raise ValueError(f"{self._describe()} needs height and width divisible by "
+                             f"patch_size={p}, got shape {tuple(x.shape)}")
+        h, w = H // p, W // p
+        # [N, C, h, p, w, p] -> [N, h, w, C, p, p] -> [N*P, C*p*p]: one row per patch (a copy)
+        patches = x.reshape(N, C, h, p, w, p).transpose(0, 2, 4, 1, 3, 5).reshape(N * h * w, -1)
+        y, cache = F.linear_forward(patches, self.weight.data.reshape(self.dim, -1), self.bias.data)
+        y = y.reshape(N, h * w, self.dim)                        # [N*P, E] -> [N, P, E]
+        self._push((cache, x.shape), y)
+        return y
+
+    def backward(self, grad_output):
+        """d_x [N, C, H, W]; d_weight and d_bias summed over every patch of every image."""
+        cache, (N, C, H, W) = self._pop(grad_output)
+        p = self.patch_size
+        d_patches, d_weight, d_bias = F.linear_backward(grad_output.reshape(-1, self.dim), cache)
+        self._accumulate(self.weight, d_weight.reshape(self.weight.shape))
+        self._accumulate(self.bias, d_bias)
+        # [N*P, C*p*p] -> [N, h, w, C, p, p] -> [N, C, h, p, w, p] -> [N, C, H, W]
+        d_x = d_patches.reshape(N, H // p, W // p, C, p, p).transpose(0, 3, 1, 4, 2, 5)
+        return d_x.reshape(N, C, H, W)
+
+    def extra_repr(self):
+        return f"in_channels={self.in_channels}, dim={self.dim}, patch_size={self.patch_size}"
+
+
+class ViT(Module):
+    """Images [N, C, H, W] -> class logits [N, num_classes].
+
+    `ViT(ViTConfig(...))` or `ViT(image_size=32, in_channels=3, ...)` (keywords override the
+    config). Parameters: patch_embed.{weight,bias}, cls_token [1, 1, E] (pool='cls'),
+    pos_embedding [1, T, E], encoder.layers.<i>.* and encoder.norm.* (torch's
+    TransformerEncoder, norm_first), head.{weight,bias}."""
+
+    def __init__(self, config: ViTConfig = None, dtype=None, **overrides):
+        super().__init__()
+        config = dataclasses.replace(config or ViTConfig(), **overrides)
+        _check_config(config)
+        self.config = config
+        E, side = config.dim, config.image_size // config.patch_size
+        self.num_patches = side * side
+        self.num_tokens = self.num_patches + (config.pool == "cls")
+        self.patch_embed = PatchEmbedding(config.in_channels, E, config.patch_size, dtype)
+        if config.pool == "cls":
+            self.cls_token = Parameter(init.empty((1, 1, E), dtype))
+            init.trunc_normal_(self.cls_token, std=0.02, a=-0.04, b=0.04)
+        else:
+            self.register_parameter("cls_token", None)
+        self.pos_embedding = Parameter(init.empty((1, self.num_tokens, E), dtype))
+        init.trunc_normal_(self.pos_embedding, std=0.02, a=-0.04, b=0.04)
+        self.emb_dropout = nn.Dropout(config.emb_dropout)
+        layer = nn.TransformerEncoderLayer(E, config.heads, config.mlp_dim, config.dropout,
+                                           config.activation, batch_first=True, norm_first=True,
+                                           dtype=dtype)
+        self.encoder = nn.TransformerEncoder(layer, config.depth, nn.LayerNorm(E, dtype=dtype))
+        for param in self.encoder.parameters():   # the copies start alike: draw each layer anew
+            if param.data.ndim > 1:
+                init.xavier_uniform_(param)
+        self.head = nn.Linear(E, config.num_classes, dtype=dtype)
+
+    # ---- forward and backward ----
+    def _check_input(self, x):
+        c = self.config
+        check_float(self, x, "images", self.pos_embedding.dtype)
+        check_ndim(self, x, 4, "images", "[N, C, H, W]")
+        if tuple(x.shape[1:]) != (c.in_channels, c.image_size, c.image_size):
+            raise ValueError(f"{self._describe()} expects images [N, {c.in_channels}, "
+                             f"{c.image_size}, {c.image_size}], got shape {tuple(x.shape)}")
+
+    def _embed(self, x):
+        """Patch tokens, class token in front, positions added, dropout: [N, T, E]."""
+        patches = self.patch_embed(x)                                   # [N, P, E]
+        if self.cls_token is None:
+            tokens = patches                                            # fresh: add in place
+        else:
+            tokens = np.empty_like(patches, shape=(x.shape[0], self.num_tokens, self.config.dim))
+            tokens[:, 0] = self.cls_token.data[0]
+            tokens[:, 1:] = patches
+        tokens += self.pos_embedding.data
+        return self.emb_dropout(tokens)
+
+    def forward(self, x):
+        self._check_input(x)
+        tokens = self._embed(x)                                         # [N, T, E]
+        *blocks, last = self.encoder.layers
+        for block in blocks:
+            tokens = block(tokens)
+        if self.cls_token is not None:                                  # read the class token
+            pooled = self.encoder.norm(self._class_block(last, tokens))[:, 0]    # [N, E]
+        else:                                                           # average the tokens
+            pooled = self.encoder.norm(last(tokens)).mean(axis=1)       # [N, T, E] -> [N, E]
+        logits = self.head(pooled)
+        self._push(tokens.shape, logits)
+        return logits
+
+    def backward(self, grad_output):
+        """d_images; the class token's and the positions' gradients are summed over the batch."""
+        shape = self._pop(grad_output)
+        d_pooled = self.head.backward(grad_output)                      # [N, E]
+        *blocks, last = self.encoder.layers
+        if self.cls_token is not None:
+            d_tokens = self._class_block_backward(last, self.encoder.norm.backward(d_pooled[:, None]))
+        else:                                                           # mean: 1/T to each token
+            d_h = np.empty_like(d_pooled, shape=shape)
+            np.multiply(d_pooled[:, None], 1.0 / shape[1], out=d_h)
+            d_tokens = last.backward(self.encoder.norm.backward(d_h))
+        for block in reversed(blocks):
+            d_tokens = block.backward(d_tokens)
+        d_tokens = self.emb_dropout.backward(d_tokens)                  # [N, T, E]
+        self._accumulate(self.pos_embedding, d_tokens.sum(axis=0, keepdims=True))
+        if self.cls_token is not None:
+            self._accumulate(self.cls_token, d_tokens[:, :1].sum(axis=0, keepdims=True))
+            d_tokens = d_tokens[:, 1:]
+        return self.patch_embed.backward(d_tokens)
+
+    # ---- the last block when only the class token is read ----
+    # Its other T - 1 outputs are thrown away, so only the class token asks a query and only it
+    # goes through the feed-forward block (keys and values still come from every token): the
+    # same numbers as the whole block, with about a quarter of its work.
+    @staticmethod
+    def _class_block(layer, tokens):
+        """[N, T, E] -> [N, 1, E]: `layer` (a norm_first encoder layer) at the class token."""
+        h = layer.norm1(tokens)                                         # [N, T, E]
+        attended = layer.self_attn(h[:, :1], h, h, need_weights=False)[0]   # [N, 1, E]
+        x1 = layer.dropout1(attended)
+        x1 += tokens[:, :1]                                             # x1 = x + sa(norm1(x))
+        y = layer._ff_block(layer.norm2(x1), layer.dropout2)
+        y += x1                                                         # y = x1 + ff(norm2(x1))
+        return y
+
+    @staticmethod
+    def _class_block_backward(layer, grad):
+        """[N, 1, E] -> d_tokens [N, T, E]: h fed the keys and values, its row 0 also the query."""
+        d_x1 = layer.norm2.backward(layer._ff_block_backward(grad, layer.dropout2))
+        d_x1 += grad
+        d_query, d_key, d_value = layer.self_attn.backward(layer.dropout1.backward(d_x1))
+        d_key += d_value
+        d_key[:, :1] += d_query
+        d_tokens = layer.norm1.backward(d_key)
+        d_tokens[:, :1] += d_x1                                         # the residual path
+        return d_tokens
+
+    # ---- looking inside ----
+    def attention_maps(self, x):
+        """Per-head attention weights of every layer, [N, depth, heads, T, T] (rows: queries).
+
+        A separate forward in eval mode under no_grad that asks each layer's self-attention for
+        its weights (training's forward never computes them)."""
+        self._check_input(x)
+        was_training = self.training
+        self.eval()
+        maps = []
+        try:
+            with no_grad():
+                tokens = self._embed(x)
+                for layer in self.encoder.layers:                       # norm_first blocks
+                    h = layer.norm1(tokens)
+                    attended, weights = layer.self_attn(h, h, h, need_weights=True,
+                                                        average_attn_weights=False)
+                    tokens = tokens + attended
+                    tokens = tokens + layer._ff_block(layer.norm2(tokens), layer.dropout2)
+                    maps.append(weights)                                # [N, heads, T, T]
+        finally:
+            self.train(was_training)
+        return np.stack(maps, axis=1)
+
+    def extra_repr(self):
+        c = self.config
+        return (f"image_size={c.image_size}, patch_size={c.patch_size}, in_channels={c.in_channels}, "
+                f"dim={c.dim}, depth={c.depth}, heads={c.heads}, pool={c.pool!r}")
+
+
+def _check_config(config: ViTConfig) -> None:
+    if config.image_size % config.patch_size:
+        raise ValueError(f"ViT: image_size={config.image_size} is not divisible by "
+                         f"patch_size={config.patch_size}")
+    if config.pool not in ("cls", "mean"):
+        raise ValueError(f"ViT: pool must be 'cls' or 'mean', got {config.pool!r}")
+    if config.depth < 1:
+        raise ValueError(f"ViT: depth must be at least 1, got {config.depth}")
+    if config.dim % config.heads:
+        raise ValueError(f"ViT: dim={config.dim} is not divisible by heads={config.heads}")
