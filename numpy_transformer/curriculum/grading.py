@@ -127,6 +127,9 @@ def diagnose(got, expected, dout=None) -> str:
         if got.size == expected.size:
             return (f"your result has shape {got.shape}, expected {expected.shape}: the right number "
                     "of values in the wrong layout (a reshape or an axis order?)")
+        if got.ndim == expected.ndim and all(abs(a - b) <= 1 for a, b in zip(got.shape, expected.shape)):
+            return (f"your result has shape {got.shape}, expected {expected.shape}: off by one in "
+                    "a size (a missing + 1 in the output-size formula, or a range that stops early?)")
         return None
     if not np.isfinite(got).all() and np.isfinite(expected).all():
         return ("your result has NaN or inf where the answer is finite: an overflow (exp of a large "
@@ -173,6 +176,10 @@ def where_raised(exc) -> str:
     return f"{os.path.basename(f.filename)} line {f.lineno} in {f.name}: {(f.line or '').strip()}"
 
 
+def _inputs_text(n: int) -> str:
+    return f"{n} input{'s' if n != 1 else ''}"
+
+
 # ---------------------------------------------------------------- functional pairs
 
 class _Contract(Exception):
@@ -212,8 +219,22 @@ class _PairModule(Module):
         return tuple(self.grads[i] for i in self.check.grad_inputs)
 
 
+def _torch_kwargs(kwargs, dtype=None):
+    """Array options (a mask) as tensors; floating ones in `dtype`."""
+    import torch
+    converted = {}
+    for key, value in kwargs.items():
+        if isinstance(value, np.ndarray):
+            value = torch.from_numpy(np.array(value))
+            if dtype is not None and value.is_floating_point():
+                value = value.to(dtype)
+        converted[key] = value
+    return converted
+
+
 def _torch_function_module(fn, kwargs):
     import torch
+    kwargs = _torch_kwargs(kwargs)
 
     class TorchFunction(torch.nn.Module):
         def forward(self, *inputs):
@@ -293,7 +314,7 @@ class PairCheck:
             if case.fd and case.dtype == np.float64:
                 self.current_case = self._case_text(case)
                 self._finite_differences(forward, backward, case)
-        return f"{len(cases)} inputs"
+        return _inputs_text(len(cases))
 
     def _with_bias_none(self, case):
         """Which inputs are None: they get no gradient (e.g. bias=None)."""
@@ -384,7 +405,7 @@ class PairCheck:
                 inputs.append(t)
             else:
                 inputs.append(x)
-        out = self.torch_fn(*inputs, **case.kwargs)
+        out = self.torch_fn(*inputs, **_torch_kwargs(case.kwargs, torch.float64))
         grads = {}
         if dout is not None:
             out.backward(torch.from_numpy(np.array(dout, dtype=np.float64)))
@@ -442,6 +463,7 @@ class ModuleCheck:
     fd: bool = True
     compare_kwargs: dict = field(default_factory=dict)
     mistakes: list = field(default_factory=list)
+    after: object = None           # after(ours, theirs, case): more checks (buffers...), raises
 
     @property
     def needs(self):
@@ -458,6 +480,8 @@ class ModuleCheck:
                                    dtype=case.dtype, n_grads=self.n_grads, **self.compare_kwargs)
             except AssertionError as e:
                 raise self._failure(case, str(e), ours) from None
+            if self.after is not None:
+                self.after(ours, theirs, case)
         if self.fd:
             case = next(c for c in cases if c.dtype == np.float64 and c.fd)
             self.current_case = self._case_text(case)
@@ -468,7 +492,7 @@ class ModuleCheck:
             except AssertionError as e:
                 raise CheckFailure(f"{self.cls}.backward", f"{e} (against finite differences of your "
                                    "forward)", self._case_text(case), self._hint(str(e))) from None
-        return f"{len(cases)} inputs"
+        return _inputs_text(len(cases))
 
     def _case_text(self, case):
         return f"{case.label}: {describe_inputs(('input',), case.inputs, case.kwargs, case.dtype)}"
@@ -491,7 +515,10 @@ class ModuleCheck:
         for mistake in self.mistakes:
             if message.startswith(mistake.quantity):
                 hint = mistake.hint
-        return CheckFailure(where, message, self._case_text(case), hint or self._hint(message))
+        quantity, _, detail = message.partition(": ")
+        quantity = {"output 0": "output", "gradient of input 0": "d input"}.get(quantity, quantity)
+        return CheckFailure(f"{where}, {quantity}", detail or message, self._case_text(case),
+                            hint or self._hint(message))
 
 
 # ---------------------------------------------------------------- anything else
