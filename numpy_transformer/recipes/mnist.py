@@ -23,6 +23,11 @@ class MnistConfig:
     checkpoint_every: int = None
 
 
+@dataclass
+class CnnMnistConfig(MnistConfig):
+    epochs: float = 5
+
+
 def _loaders(config, data_dir, flatten: bool):
     normalize = [transforms.ToFloat(), transforms.Normalize(MNIST.mean, MNIST.std)]
     shape = [transforms.Flatten()] if flatten else [lambda x, rng=None: x[:, None]]
@@ -48,11 +53,11 @@ def build_mlp(config: MnistConfig, data_dir=None) -> Setup:
     return _setup(MLP((784, 256, 128, 10), dropout=config.dropout), config, data_dir, flatten=True)
 
 
-def build_cnn(config: MnistConfig, data_dir=None) -> Setup:
+def build_cnn(config: CnnMnistConfig, data_dir=None) -> Setup:
     return _setup(CNN(dropout=config.dropout), config, data_dir, flatten=False)
 
 
 register(Recipe("mlp-mnist", "MLP 784-256-128-10 on MNIST (target >= 98.0% test accuracy)",
                 MnistConfig, build_mlp))
 register(Recipe("cnn-mnist", "two conv+pool blocks and a linear head on MNIST (target >= 99.0%)",
-                MnistConfig, build_cnn))
+                CnnMnistConfig, build_cnn))
