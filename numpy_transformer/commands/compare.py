@@ -10,9 +10,12 @@ def run(args) -> int:
     result = compare_with_pytorch(recipe, config, args.data_dir, progress=not args.no_progress)
     ours, theirs = result["numpy_transformer"], result["torch"]
     print(f"{recipe.name}: {result['steps']} steps, same initial weights, same batches")
-    print(f"{'':<18}{'test accuracy':>14}{'train seconds':>15}")
+    metrics = result.get("metrics", ["test_accuracy"])   # what the recipe's comparison reports
+    header = "".join(f"{m.replace('_', ' '):>14}" for m in metrics)
+    print(f"{'':<18}{header}{'train seconds':>15}")
     for name, r in (("numpy_transformer", ours), ("torch", theirs)):
-        print(f"{name:<18}{r['test_accuracy']:>14.4f}{r['train_seconds']:>15.1f}")
+        values = "".join(f"{r[m]:>14.4f}" for m in metrics)
+        print(f"{name:<18}{values}{r['train_seconds']:>15.1f}")
     print(f"time ratio numpy_transformer / torch: {ours['train_seconds'] / theirs['train_seconds']:.2f}x")
     return 0
 

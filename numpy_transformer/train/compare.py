@@ -75,7 +75,11 @@ def _evaluate_torch(twin, loader):
 
 def compare_with_pytorch(recipe, config, data_dir=None, pause: float = 2.0, progress=True) -> dict:
     """Both libraries train the recipe's model from identical weights on identical batches;
-    returns test accuracies and training seconds (train steps only) of each."""
+    returns test accuracies and training seconds (train steps only) of each. A recipe with a
+    "compare" hook (e.g. a language model) runs its own comparison, returning the same keys
+    plus "metrics", the names of the metrics it reports."""
+    if "compare" in recipe.hooks:
+        return recipe.hooks["compare"](config, data_dir, pause=pause, progress=progress)
     from .trainer import Trainer
     torch = _torch()
     torch.set_num_threads(max(1, torch.get_num_threads()))

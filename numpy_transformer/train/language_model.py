@@ -1,0 +1,116 @@
+"""Training a next-token language model: random windows of a token stream, and the task.
+
+    x = tokens[i : i + T]     y = tokens[i + 1 : i + T + 1]     (predict each next token)
+
+`RandomBlocks` draws the start i of each window uniformly, as nanoGPT's get_batch does, from a
+seed per (epoch, batch): any batch can be rebuilt from those alone, so a resumed run sees the
+same batches as an uninterrupted one. `LanguageModelTask` trains a model mapping ids [B, T] to
+logits [B, T, V] with cross-entropy over every position.
+"""
+import numpy as np
+
+from .. import nn
+from ..grad_mode import no_grad
+from ..random import default_generator
+from .task import Task
+
+__all__ = ["RandomBlocks", "LanguageModelTask", "weight_decay_groups"]
+
+
+class RandomBlocks:
+    """Batches (x [B, T], y [B, T]) of random windows of `tokens` (a 1-D int array).
+
+    An epoch is `batches_per_epoch` batches (default: about one pass over the tokens). With
+    `fixed=True` every epoch hands out the same batches (an evaluation set). Resumable like
+    DataLoader: state_dict() / load_state_dict({"seed", "epoch", "batch"})."""
+
+    def __init__(self, tokens, block_size: int, batch_size: int, batches_per_epoch: int = None,
+                 seed: int = None, fixed: bool = False, generator=None):
+        tokens = np.asarray(tokens)
+        if tokens.ndim != 1 or not np.issubdtype(tokens.dtype, np.integer):
+            raise ValueError(f"RandomBlocks needs a 1-D integer token array, got {tokens.dtype} "
+                             f"with shape {tokens.shape}")
+        if len(tokens) <= block_size:
+            raise ValueError(f"RandomBlocks: {len(tokens)} tokens cannot fill a window of "
+                             f"block_size={block_size} plus its next token")
+        self.tokens, self.block_size, self.batch_size = tokens, int(block_size), int(batch_size)
+        self.batches_per_epoch = batches_per_epoch or max(1, len(tokens) // (batch_size * block_size))
+        self.fixed = fixed
+        self.seed = int(seed) if seed is not None else int((generator or default_generator()).integers(2**63))
+        self.epoch, self._resume_batch, self._position = 0, 0, (0, 0)
+        self._offsets = np.arange(block_size + 1)                         # [T + 1]
+
+    def __len__(self) -> int:
+        return self.batches_per_epoch
+
+    def get_batch(self, epoch: int, batch: int):
+        """Batch `batch` of `epoch`, always the same for the same seed."""
+        key = (0 if self.fixed else epoch, batch)
+        rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=key))
+        starts = rng.integers(0, len(self.tokens) - self.block_size, size=self.batch_size)
+        windows = self.tokens[starts[:, None] + self._offsets]            # [B, T + 1]
+        return windows[:, :-1], windows[:, 1:]
+
+    def __iter__(self):
+        epoch, start = self.epoch, self._resume_batch
+        self.epoch, self._resume_batch = epoch + 1, 0
+        self._position = (epoch, start)
+        return self._hand_out(epoch, start)
+
+    def _hand_out(self, epoch, start):
+        for b in range(start, len(self)):
+            batch = self.get_batch(epoch, b)
+            self._position = (epoch, b + 1) if b + 1 < len(self) else (epoch + 1, 0)
+            yield batch
+
+    def state_dict(self) -> dict:
+        epoch, batch = self._position
+        return {"seed": self.seed, "epoch": epoch, "batch": batch}
+
+    def load_state_dict(self, state: dict) -> None:
+        epoch, batch = int(state["epoch"]), int(state["batch"])
+        if batch >= len(self):
+            epoch, batch = epoch + 1, 0
+        self.seed = int(state["seed"])
+        self.epoch, self._resume_batch, self._position = epoch, batch, (epoch, batch)
+
+    def __repr__(self):
+        return (f"RandomBlocks({len(self.tokens)} tokens, block_size={self.block_size}, "
+                f"batch_size={self.batch_size}, batches_per_epoch={len(self)}, seed={self.seed})")
+
+
+def weight_decay_groups(model, weight_decay: float) -> list:
+    """nanoGPT's parameter groups: decay the matrices (weights, embeddings), not the biases and
+    LayerNorm parameters."""
+    params = list(model.parameters())
+    return [{"params": [p for p in params if p.data.ndim >= 2], "weight_decay": weight_decay},
+            {"params": [p for p in params if p.data.ndim < 2], "weight_decay": 0.0}]
+
+
+class LanguageModelTask(Task):
+    """model(ids [B, T]) -> logits [B, T, V]; the loss is the mean cross-entropy of every position."""
+
+    def __init__(self, model, optimizer, scheduler=None, grad_clip=None):
+        super().__init__({"model": model}, {"optimizer": optimizer},
+                         {"scheduler": scheduler} if scheduler else {}, grad_clip)
+        self.model, self.criterion = model, nn.CrossEntropyLoss()
+
+    def forward_backward(self, batch) -> dict:
+        x, y = batch
+        logits = self.model(x)                                            # [B, T, V]
+        loss = self.criterion(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        self.model.backward(self.criterion.backward().reshape(logits.shape))
+        return {"loss": float(loss)}
+
+    def evaluate(self, loader) -> dict:
+        """The mean loss per token over every batch of `loader`, in eval mode, keeping no caches."""
+        self.model.eval()
+        total, count = 0.0, 0
+        with no_grad():
+            for x, y in loader:
+                logits = self.model(x)
+                total += float(self.criterion(logits.reshape(-1, logits.shape[-1]),
+                                              y.reshape(-1))) * y.size
+                count += y.size
+        self.model.train()
+        return {"loss": total / count}
