@@ -5,20 +5,14 @@ from .. import nn, optim
 from ..data import DataLoader, Digits, transforms
 from ..models import MLP
 from ..train import ClassificationTask
-from .registry import Recipe, Setup, register
+from .registry import Recipe, Setup, TrainingConfig, register
 
 
 @dataclass
-class DigitsConfig:
+class DigitsConfig(TrainingConfig):
     epochs: float = 20
-    steps: int = None
-    batch_size: int = 32
     lr: float = 3e-3
     hidden: int = 128
-    seed: int = 0
-    eval_every: int = None
-    log_every: int = 10
-    checkpoint_every: int = None
 
 
 def build(config: DigitsConfig, data_dir=None) -> Setup:

@@ -5,22 +5,18 @@ from .. import nn, optim
 from ..data import MNIST, DataLoader, transforms
 from ..models import CNN, MLP
 from ..train import ClassificationTask
-from .registry import Recipe, Setup, register
+from .registry import Recipe, Setup, TrainingConfig, register
 
 
 @dataclass
-class MnistConfig:
+class MnistConfig(TrainingConfig):
     epochs: float = 10
-    steps: int = None
     batch_size: int = 128
     lr: float = 1e-3
+    log_every: int = 50
     weight_decay: float = 0.0
     max_shift: int = 0           # random image shifts (augmentation), in pixels
     dropout: float = 0.0
-    seed: int = 0
-    eval_every: int = None
-    log_every: int = 50
-    checkpoint_every: int = None
 
 
 @dataclass

@@ -7,6 +7,19 @@ RECIPES = {}
 
 
 @dataclass
+class TrainingConfig:
+    """The options every recipe has; a recipe's config subclasses it and adds its own."""
+    epochs: float = None          # train this many epochs ...
+    steps: int = None             # ... or this many steps (set one)
+    batch_size: int = 32
+    lr: float = 1e-3
+    seed: int = 0
+    eval_every: int = None        # steps between evaluations (default: once per epoch)
+    log_every: int = 10           # steps between train-metric log lines
+    checkpoint_every: int = None  # steps between checkpoints (default: at each evaluation)
+
+
+@dataclass
 class Setup:
     """What a recipe builds: the task to train, its data, and how to evaluate it at the end."""
     task: Any
