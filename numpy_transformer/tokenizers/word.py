@@ -78,11 +78,15 @@ class WordTokenizer(Tokenizer):
         return cls(Vocab.from_dict(data["vocab"]), data["lowercase"])
 
 
+def spacing(previous: str, token: str) -> str:
+    """What goes between two tokens: a space, except before closing punctuation and after an
+    opening bracket or quote."""
+    return "" if token in _NO_SPACE_BEFORE or previous in _NO_SPACE_AFTER else " "
+
+
 def detokenize(tokens) -> str:
-    """Tokens joined by spaces, except before closing punctuation and after opening brackets."""
-    pieces = []
-    for i, token in enumerate(tokens):
-        if i and token not in _NO_SPACE_BEFORE and tokens[i - 1] not in _NO_SPACE_AFTER:
-            pieces.append(" ")
-        pieces.append(token)
+    """Tokens joined by `spacing`."""
+    pieces = tokens[:1]
+    for previous, token in zip(tokens, tokens[1:]):
+        pieces += [spacing(previous, token), token]
     return "".join(pieces)
