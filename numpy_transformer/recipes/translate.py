@@ -55,14 +55,15 @@ class TranslateConfig:
     tie_output: bool = True            # output projection = target embedding
     max_len: int = 128
     label_smoothing: float = 0.1
-    schedule: str = "inverse_sqrt"     # or "cosine"
-    warmup: int = 1000
+    schedule: str = "cosine"           # warm-up then cosine to 0, or "inverse_sqrt" (Noam)
+    warmup: int = 400
     weight_decay: float = 0.0
     grad_clip: float = 1.0
     beam: int = 4                      # test-set beam search (1: greedy only)
     length_penalty: float = 0.6
     eval_sentences: int = None         # validation BLEU on the first n pairs (None: all 1014)
     train_sentences: int = None        # train on the first n pairs only (tiny runs)
+    test_sentences: int = None         # test on the first n pairs only (tiny runs)
 
 
 # ---- data: sentence pairs as ids, batched by length ----
@@ -254,7 +255,8 @@ def build(config: TranslateConfig, data_dir=None) -> Setup:
     train = DataLoader(batches(train_pairs, config.batch_size), 1, shuffle=True, seed=config.seed)
     val_pairs = load_parallel("multi30k", "val", *langs, data_dir=data_dir)
     val = DataLoader(batches(val_pairs[:config.eval_sentences], 100), 1)
-    test_data = batches(load_parallel("multi30k", "test", *langs, data_dir=data_dir), 100)
+    test_pairs = load_parallel("multi30k", "test", *langs, data_dir=data_dir)
+    test_data = batches(test_pairs[:config.test_sentences], 100)
     test_data.beam_size = config.beam
     test = DataLoader(test_data, 1)
 

@@ -9,28 +9,32 @@ __all__ = ["plot_attention_grid", "plot_translation_attention"]
 def plot_attention_grid(rows, path, title=None):
     """rows: (label, weights [H, Lq, Lk], query tokens [Lq], key tokens [Lk]) -> PNG at `path`.
 
-    Panel (r, h) shows head h of row r: queries down, keys across, darker = more weight."""
+    Panel (r, h) shows head h of row r: queries down, keys across, brighter = more weight.
+    Query tokens are written on the first panel of each row (a row shares its queries)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     heads = max(w.shape[0] for _, w, _, _ in rows)
     longest = max(max(w.shape[1:]) for _, w, _, _ in rows)
-    size = 1.2 + 0.17 * longest                                  # inches per panel
-    fig, axes = plt.subplots(len(rows), heads, figsize=(size * heads, size * len(rows)),
-                             squeeze=False)
+    panel, margin, gap = 1.0 + 0.16 * longest, 1.1, 0.25 + 0.07 * longest   # inches
+    width = margin + heads * (panel + 0.15)
+    height = 0.9 + len(rows) * (panel + gap)
+    fig, axes = plt.subplots(len(rows), heads, figsize=(width, height), squeeze=False)
     for r, (label, weights, queries, keys) in enumerate(rows):
         for h in range(heads):
             ax = axes[r, h]
             if h >= weights.shape[0]:
                 ax.axis("off")
                 continue
-            ax.imshow(weights[h], cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+            ax.imshow(weights[h], cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto",
+                      interpolation="nearest")
             ax.set_xticks(range(len(keys)), keys, rotation=90, fontsize=7)
-            ax.set_yticks(range(len(queries)), queries, fontsize=7)
+            ax.set_yticks(range(len(queries)), queries if h == 0 else [], fontsize=7)
             ax.set_title(f"{label}, head {h}", fontsize=8)
     if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+        fig.suptitle(title, fontsize=9)
+    fig.subplots_adjust(left=margin / width, right=1 - 0.1 / width, bottom=gap / height,
+                        top=1 - 0.8 / height, hspace=gap / panel, wspace=0.15 / panel)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=80)
     plt.close(fig)
@@ -58,7 +62,8 @@ def plot_translation_attention(task, sources, out):
     for source, path in zip(sources, paths):
         src = np.asarray([src_tok.encode(source)[:model.config.max_len - 1] or
                           [src_tok.special_tokens["[UNK]"]]], dtype=np.int64)
-        output = task.translate_ids(src)[0][:model.config.max_len - 1]
+        # at most 2 S + 10 tokens: a plot of a runaway (untrained) output is unreadable anyway
+        output = task.translate_ids(src, max_steps=2 * src.shape[1] + 10)[0]
         tgt_in = np.asarray([[task.bos_id] + output], dtype=np.int64)
         maps = model.attention_maps(src, tgt_in)
         src_tokens = [src_tok.id_to_token(int(i)) for i in src[0]]
