@@ -127,8 +127,11 @@ def test_sdpa_split_over_worker_threads_gives_identical_results(mask_shape, monk
         pytest.skip("this NumPy's BLAS has no per-thread thread count; attention runs unsplit")
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     monkeypatch.setattr(attention, "MIN_PARALLEL_SCORES", 0)
+    get_blas_threads, _ = attention._worker_pool()[1]
+    blas_threads = get_blas_threads()
     for got, expected in zip(run(), whole):
         np.testing.assert_array_equal(got, expected)
+    assert get_blas_threads() == blas_threads      # big GEMMs elsewhere keep their BLAS threads
 
 
 def test_sdpa_errors():
