@@ -31,10 +31,10 @@ from .registry import Recipe, Setup, register
 
 @dataclass
 class TranslateConfig:
-    epochs: float = 10
+    epochs: float = 8
     steps: int = None
     batch_size: int = 128              # sentences per batch (of similar length)
-    lr: float = 1e-3                   # peak learning rate, reached after warm-up
+    lr: float = 7e-4                   # peak learning rate, reached after warm-up
     seed: int = 0
     eval_every: int = None
     log_every: int = 50
@@ -61,7 +61,7 @@ class TranslateConfig:
     grad_clip: float = 1.0
     beam: int = 4                      # test-set beam search (1: greedy only)
     length_penalty: float = 0.6
-    eval_sentences: int = None         # validation BLEU on the first n pairs (None: all 1014)
+    eval_sentences: int = 500          # validation BLEU on the first n pairs (None: all 1014)
     train_sentences: int = None        # train on the first n pairs only (tiny runs)
     test_sentences: int = None         # test on the first n pairs only (tiny runs)
 
