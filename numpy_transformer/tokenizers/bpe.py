@@ -170,14 +170,17 @@ class ByteLevelBPE(Tokenizer):
         return _alternation(sorted(allowed))
 
     # ---- decoding ----
-    def decode_bytes(self, ids) -> bytes:
+    def decode_bytes(self, ids, skip_special_tokens: bool = False) -> bytes:
         """The bytes `ids` stand for (a token may hold part of a character)."""
-        id_bytes = self._id_bytes
-        return b"".join([id_bytes[i] for i in check_ids(ids, len(id_bytes), self)])
+        id_bytes, ids = self._id_bytes, check_ids(ids, len(self._id_bytes), self)
+        if skip_special_tokens:
+            specials = set(self.special_tokens.values())
+            ids = [i for i in ids if i not in specials]
+        return b"".join([id_bytes[i] for i in ids])
 
-    def decode(self, ids, errors: str = "replace") -> str:
+    def decode(self, ids, skip_special_tokens: bool = False, errors: str = "replace") -> str:
         """The text of `ids`; bytes that are not valid UTF-8 (a cut character) become U+FFFD."""
-        return self.decode_bytes(ids).decode("utf-8", errors=errors)
+        return self.decode_bytes(ids, skip_special_tokens).decode("utf-8", errors=errors)
 
     # ---- lookups ----
     @property

@@ -96,6 +96,12 @@ def test_special_tokens_in_the_text_become_one_id_and_decode_back(trained, left,
     assert 318 not in only_pad and only_pad[-1] == 319
 
 
+def test_decode_can_skip_special_tokens(trained):
+    ids = [trained.token_to_id("<|endoftext|>")] + trained.encode("hello [PAD]") + [trained.pad_id]
+    assert trained.decode(ids) == "<|endoftext|>hello [PAD][PAD]"
+    assert trained.decode(ids, skip_special_tokens=True) == "hello "
+
+
 def test_special_tokens_are_cut_out_of_the_training_text():
     bpe = ByteLevelBPE.train("xy<|endoftext|>" * 50, 300, special_tokens=["<|endoftext|>"])
     assert all("<" not in a + b and "|" not in a + b for a, b in bpe.merges)
