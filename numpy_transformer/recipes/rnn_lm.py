@@ -71,7 +71,8 @@ class RNNLMTask(Task):
         with no_grad():
             for x, y in loader:
                 logits, _ = self.model(x)
-                total += float(self.criterion(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))) * y.size
+                loss = self.criterion(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+                total += float(loss) * y.size
                 count += y.size
         self.model.train()
         loss = total / count
@@ -134,7 +135,8 @@ def generate(setup, prompt: str, max_new_tokens: int, temperature: float = 1.0, 
     prompt_ids = tokenizer.encode(prompt)
     context = np.asarray([[tokenizer.eos_id] + prompt_ids], dtype=np.int64)   # a quote begins
     banned = [i for token, i in tokenizer.special_tokens.items() if token != "[EOS]"]
-    previous = [tokenizer.id_to_token(prompt_ids[-1]) if prompt_ids and not prompt[-1].isspace() else None]
+    ends_in_word = prompt_ids and not prompt[-1].isspace()
+    previous = [tokenizer.id_to_token(prompt_ids[-1]) if ends_in_word else None]   # for spacing
     pieces = []
 
     def add(next_ids) -> None:

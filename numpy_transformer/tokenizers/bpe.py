@@ -28,6 +28,9 @@ class ByteLevelBPE(Tokenizer):
     def __init__(self, vocab: dict, merges, special_tokens: dict = None):
         self._vocab, self._merges = dict(vocab), [tuple(m) for m in merges]
         self.special_tokens = dict(special_tokens or {})
+        if not all(isinstance(t, str) and t for t in self.special_tokens):
+            raise ValueError(f"ByteLevelBPE: special tokens must be non-empty strings, got "
+                             f"{list(self.special_tokens)}")
         ids = sorted(list(self._vocab.values()) + list(self.special_tokens.values()))
         if ids != list(range(len(ids))):
             raise ValueError("ByteLevelBPE: the ids of the vocab and special tokens must be "
@@ -43,18 +46,19 @@ class ByteLevelBPE(Tokenizer):
             try:
                 self._id_bytes[i] = bytes(char_byte[c] for c in token)
             except KeyError:
-                raise ValueError(f"ByteLevelBPE: vocab token {token!r} has a character outside "
-                                 "the byte alphabet (a special token belongs in special_tokens)") from None
+                raise ValueError(f"ByteLevelBPE: vocab token {token!r} has a character outside the "
+                                 "byte alphabet (special tokens belong in special_tokens)") from None
         for token, i in self.special_tokens.items():
             self._id_bytes[i] = token.encode("utf-8")
-        self._id_token = {i: t for t, i in self._vocab.items()} | {i: t for t, i in self.special_tokens.items()}
+        self._id_token = {i: t for t, i in {**self._vocab, **self.special_tokens}.items()}
         self._ranks = {}                              # (left id, right id) -> (rank, merged id)
         for rank, (left, right) in enumerate(self._merges):
             for token in (left, right, left + right):
                 if token not in self._vocab:
                     raise ValueError(f"ByteLevelBPE: merge {rank} ({left!r}, {right!r}) uses "
                                      f"{token!r}, which is not in the vocab")
-            self._ranks.setdefault((self._vocab[left], self._vocab[right]), (rank, self._vocab[left + right]))
+            pair = (self._vocab[left], self._vocab[right])
+            self._ranks.setdefault(pair, (rank, self._vocab[left + right]))
         self._special_pattern = _alternation(self.special_tokens)
         self._cache = {}
 
@@ -70,6 +74,9 @@ class ByteLevelBPE(Tokenizer):
         special_tokens = list(special_tokens)
         if len(set(special_tokens)) != len(special_tokens):
             raise ValueError(f"ByteLevelBPE.train: special tokens repeat: {special_tokens}")
+        if not all(isinstance(t, str) and t for t in special_tokens):
+            raise ValueError(f"ByteLevelBPE.train: special tokens must be non-empty strings, got "
+                             f"{special_tokens}")
         if vocab_size < 256 + len(special_tokens):
             raise ValueError(f"ByteLevelBPE.train: vocab_size={vocab_size} is below the 256 byte "
                              f"tokens plus {len(special_tokens)} special tokens")
@@ -98,7 +105,8 @@ class ByteLevelBPE(Tokenizer):
         with open(vocab_bpe, encoding="utf-8") as f:
             lines = f.read().split("\n")
         if not lines or not lines[0].startswith("#version"):
-            raise ValueError(f"{vocab_bpe} is not a GPT-2 vocab.bpe: its first line should be '#version: ...'")
+            raise ValueError(f"{vocab_bpe} is not a GPT-2 vocab.bpe: its first line should be "
+                             "'#version: ...'")
         merges = [tuple(line.split(" ")) for line in lines[1:] if line]
         bad = [m for m in merges if len(m) != 2]
         if bad:
@@ -144,7 +152,8 @@ class ByteLevelBPE(Tokenizer):
                              f"({error.reason}; lone surrogates have no UTF-8 bytes)") from None
         ids, ranks = [self._byte_ids[b] for b in data], self._ranks
         while len(ids) > 1:
-            best = min(((ranks[pair], pair) for pair in zip(ids, ids[1:]) if pair in ranks), default=None)
+            best = min(((ranks[pair], pair) for pair in zip(ids, ids[1:]) if pair in ranks),
+                       default=None)
             if best is None:
                 break
             (_, merged), (left, right) = best
@@ -196,7 +205,8 @@ class ByteLevelBPE(Tokenizer):
         return {**self._vocab, **self.special_tokens}
 
     def token_to_id(self, token: str) -> int:
-        """The id of a special token ("<|endoftext|>") or of a vocab token written byte-level ("Ġthe")."""
+        """The id of a special token ("<|endoftext|>") or of a vocab token, written byte-level
+        ("Ġthe" for " the")."""
         if token in self.special_tokens:
             return self.special_tokens[token]
         if token not in self._vocab:

@@ -122,6 +122,8 @@ def test_errors_name_the_mistake(trained):
         ByteLevelBPE.train("abc", 200, special_tokens=["x"])
     with pytest.raises(ValueError, match="special tokens repeat"):
         ByteLevelBPE.train("abc", 300, special_tokens=["x", "x"])
+    with pytest.raises(ValueError, match="special tokens must be non-empty strings"):
+        ByteLevelBPE.train("abc", 300, special_tokens=[""])
     bytes_only = {c: i for i, c in enumerate(sorted(bytes_to_unicode().values()))}
     with pytest.raises(ValueError, match="uses 'zq', which is not in the vocab"):
         ByteLevelBPE(bytes_only, [("z", "q")])
