@@ -99,7 +99,7 @@ def format_result(result) -> str:
             if result.get(key):
                 lines.append(_indent(f"{key + ':':<10}{result[key]}"))
     elif status == "todo":
-        where = f" ({result['where']})" if result.get("where") else ""
+        where = f" ({result['where'].split(' in ')[0]})" if result.get("where") else ""
         lines.append(_indent(f"not written yet: {result['detail']}{where}"))
     elif status == "error":
         if result.get("case"):

@@ -44,24 +44,26 @@ def run(out, quick=False, data_dir=None, log=print) -> dict:
     from ...data import load_quotes
     from ...models import RNNLanguageModel
     from ...tokenizers import WordTokenizer
-    quotes = load_quotes(data_dir)
+    quotes = list(dict.fromkeys(load_quotes(data_dir)))    # the file repeats most quotes
     if quick:
         quotes = quotes[:300]
     split = int(0.9 * len(quotes))
-    tokenizer = WordTokenizer.build(quotes[:split], min_freq=1 if quick else 3)
+    min_freq = 1 if quick else 2
+    tokenizer = WordTokenizer.build(quotes[:split], min_freq=min_freq)
     train_x, train_y = _windows(_stream(tokenizer, quotes[:split]), SEQUENCE)
     val_x, val_y = _windows(_stream(tokenizer, quotes[split:]), SEQUENCE)
     unk = float(np.mean(val_x == tokenizer.vocab.unk_id))
-    embed, hidden = (16, 32) if quick else (64, 256)
-    steps, batch = (20, 16) if quick else (2000, 32)
-    log(f"{len(quotes)} quotes ({split} to train, {len(quotes) - split} to validate); word "
-        f"tokenizer with {tokenizer.vocab_size} tokens (words seen at least "
-        f"{1 if quick else 3} times; {unk:.1%} of the validation words are [UNK])")
+    embed, hidden, dropout = (16, 32, 0.0) if quick else (64, 128, 0.3)
+    steps, batch = (20, 16) if quick else (1200, 32)
+    log(f"{len(quotes)} distinct quotes ({split} to train, {len(quotes) - split} to validate); "
+        f"word tokenizer with {tokenizer.vocab_size} tokens (words seen at least {min_freq} times; "
+        f"{unk:.1%} of the validation words are [UNK])")
     log(f"{len(train_x)} training windows of {SEQUENCE} tokens; RNN language model: embedding "
-        f"{embed}, one tanh RNN layer of {hidden}, Adam lr 2e-3, gradients clipped at norm 1, "
+        f"{embed}, one tanh RNN layer of {hidden}, dropout {dropout}, Adam lr 2e-3, gradients "
+        f"clipped at norm 1, "
         f"{steps} steps of {batch} windows\n")
     manual_seed(0)
-    model = RNNLanguageModel(tokenizer.vocab_size, embed, hidden, cell="rnn")
+    model = RNNLanguageModel(tokenizer.vocab_size, embed, hidden, cell="rnn", dropout=dropout)
     optimizer = optim.Adam(model.parameters(), lr=2e-3)
     criterion = nn.CrossEntropyLoss()
     rng = np.random.default_rng(0)
