@@ -1,0 +1,183 @@
+"""`gan-mnist`: a DCGAN learns to draw MNIST digits; a sample grid per epoch in the run folder.
+
+One training step, as in PyTorch's DCGAN example (the generator runs once per step):
+    fake = G(z)
+    D step: D(real) -> 1, D(fake) -> 0; D's gradients only (G gets no gradient: "detach")
+    G step: D(fake) -> 1 through the updated D, back through D into G; only G is updated
+"""
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import nn, optim
+from ..data import MNIST, DataLoader, Subset, transforms
+from ..grad_mode import no_grad
+from ..models import GAN, GANConfig, Generator
+from ..train import Task
+from .registry import Recipe, Setup, register
+
+SAMPLES = "samples.png"   # the latest grid; samples_epoch_NNN.png keep each epoch's
+
+
+class GANTask(Task):
+    """Trains `gan.generator` and `gan.discriminator` with their own Adam optimizers.
+
+    With `ema_decay`, `ema_generator` follows the generator's weights and batch-norm statistics
+    as an exponential moving average (updated after each G step) and draws the samples: the
+    average of the last ~1/(1 - decay) generators is smoother than the latest one."""
+
+    def __init__(self, gan: GAN, lr: float = 2e-4, betas=(0.5, 0.999), real_label: float = 1.0,
+                 ema_decay: float = None, fixed_noise=None):
+        generator_optimizer = optim.Adam(gan.generator.parameters(), lr=lr, betas=betas)
+        discriminator_optimizer = optim.Adam(gan.discriminator.parameters(), lr=lr, betas=betas)
+        modules = {"gan": gan}
+        if ema_decay:
+            if not 0.0 < ema_decay < 1.0:
+                raise ValueError(f"GANTask: ema_decay must be in (0, 1), got {ema_decay}")
+            modules["ema_generator"] = Generator(gan.config).to(gan.generator.project.weight.dtype)
+            modules["ema_generator"].load_state_dict(gan.generator.state_dict())
+        super().__init__(modules, {"generator": generator_optimizer,
+                                   "discriminator": discriminator_optimizer})
+        self.gan, self.criterion = gan, nn.BCEWithLogitsLoss()
+        self.real_label = real_label   # < 1 smooths the real targets of the D step (one-sided)
+        self.ema_decay, self.ema_generator = ema_decay, modules.get("ema_generator")
+        self.fixed_noise = gan.noise(64, np.random.default_rng(0)) if fixed_noise is None else fixed_noise
+
+    def train_step(self, batch) -> dict:
+        real = batch[0] if isinstance(batch, tuple) else batch      # labels are not used
+        return self.step(real, self.gan.noise(len(real)))
+
+    def step(self, real, noise) -> dict:
+        """One D step then one G step on `real` images [N, C, H, W] and `noise` [N, Z]."""
+        G, D, criterion = self.gan.generator, self.gan.discriminator, self.criterion
+        d_optimizer, g_optimizer = self.optimizers["discriminator"], self.optimizers["generator"]
+        fake = G(noise)                                  # its cache waits for the G step
+
+        # D step: two calls of D (and of the criterion), backpropagated last call first.
+        d_optimizer.zero_grad()
+        real_logits = D(real)                            # [N, 1]
+        loss_real = criterion(real_logits, np.full_like(real_logits, self.real_label))
+        fake_logits = D(fake)
+        loss_fake = criterion(fake_logits, np.zeros_like(fake_logits))
+        D.backward(criterion.backward())                 # the fake batch; d fake is dropped: G keeps no gradient
+        D.backward(criterion.backward())                 # the real batch
+        d_optimizer.step()
+
+        # G step: D (updated) judges the same fakes; its gradient flows into G, D's stays unused.
+        g_optimizer.zero_grad()
+        logits = D(fake)
+        g_loss = criterion(logits, np.ones_like(logits))
+        G.backward(D.backward(criterion.backward()))
+        g_optimizer.step()
+        D.zero_grad()                                    # the G step's D gradients are never applied
+        if self.ema_generator is not None:
+            self._update_ema()
+
+        d_loss = float(loss_real) + float(loss_fake)
+        return {"loss": d_loss + float(g_loss), "d_loss": d_loss, "g_loss": float(g_loss),
+                "d_real": _mean_probability(real_logits), "d_fake": _mean_probability(fake_logits)}
+
+    def _update_ema(self) -> None:
+        """ema += (1 - decay) * (latest - ema), for weights and batch-norm statistics alike."""
+        latest = self.gan.generator.state_dict()
+        for name, average in self.ema_generator.state_dict().items():
+            if np.issubdtype(average.dtype, np.floating):
+                average += (1.0 - self.ema_decay) * (latest[name] - average)
+            else:
+                average[...] = latest[name]                # batch counters
+
+    def evaluate(self, loader) -> dict:
+        """D's losses and mean probabilities on held-out real images and as many fresh fakes,
+        in eval mode, keeping no caches; noise from a fixed seed, so epochs compare."""
+        G, D, criterion = self.gan.generator, self.gan.discriminator, self.criterion
+        rng = np.random.default_rng(1)
+        sums, count = dict.fromkeys(("d_loss", "g_loss", "d_real", "d_fake"), 0.0), 0
+        self.gan.eval()
+        with no_grad():
+            for batch in loader:
+                real = batch[0] if isinstance(batch, tuple) else batch
+                n = len(real)
+                real_logits, fake_logits = D(real), D(G(self.gan.noise(n, rng)))
+                ones, zeros = np.ones_like(real_logits), np.zeros_like(fake_logits)
+                sums["d_loss"] += n * (float(criterion(real_logits, ones)) + float(criterion(fake_logits, zeros)))
+                sums["g_loss"] += n * float(criterion(fake_logits, ones))
+                sums["d_real"] += n * _mean_probability(real_logits)
+                sums["d_fake"] += n * _mean_probability(fake_logits)
+                count += n
+        self.gan.train()
+        return {k: v / count for k, v in sums.items()}
+
+    def sample(self, n: int = None, rng: np.random.Generator = None, noise=None) -> np.ndarray:
+        """Images in [0, 1] [n, C, H, W] from the (EMA) generator in eval mode (`noise`, or n
+        fresh vectors)."""
+        noise = self.gan.noise(n, rng) if noise is None else noise
+        generator = self.gan.generator if self.ema_generator is None else self.ema_generator
+        generator.eval()
+        with no_grad():
+            images = generator(noise)
+        generator.train()
+        images += 1.0                                    # tanh's [-1, 1] -> [0, 1]
+        images *= 0.5
+        return images
+
+    def after_evaluate(self, out_dir, record: dict) -> None:
+        """The fixed noise's samples: samples_epoch_NNN.png (or _step_ between epochs) and samples.png."""
+        from ..viz.samples import save_image_grid
+        images = self.sample(noise=self.fixed_noise)
+        epoch = record["epoch"]
+        name = (f"samples_epoch_{int(epoch):03d}.png" if epoch == int(epoch)
+                else f"samples_step_{record['step']:07d}.png")
+        for file in (name, SAMPLES):
+            save_image_grid(images, os.path.join(out_dir, file))
+
+
+def _mean_probability(logits) -> float:
+    """Mean of sigmoid(logits): how real D finds the batch, on average."""
+    return float(np.mean(0.5 * (1.0 + np.tanh(0.5 * logits))))
+
+
+@dataclass
+class GanMnistConfig:
+    epochs: float = 5
+    steps: int = None
+    batch_size: int = 64
+    lr: float = 2e-4
+    beta1: float = 0.5           # Adam's betas = (beta1, 0.999), as DCGAN
+    latent_dim: int = 64
+    width: int = 64              # channels of the 14x14 maps (7x7 maps have twice as many)
+    real_label: float = 1.0      # e.g. 0.9: one-sided label smoothing
+    ema: float = 0.999           # decay of the generator average that draws samples (0: off)
+    eval_images: int = 2000      # held-out images evaluate() compares with as many fakes
+    seed: int = 0
+    eval_every: int = None
+    log_every: int = 50
+    checkpoint_every: int = None
+
+
+def images_in_tanh_range():
+    """uint8 MNIST pixels -> floats in [-1, 1] (the generator's tanh range), shape [N, 1, 28, 28]."""
+    return transforms.Compose([transforms.ToFloat(), transforms.Normalize(0.5, 0.5),
+                               lambda x, rng=None: x[:, None]])
+
+
+def build(config: GanMnistConfig, data_dir=None) -> Setup:
+    gan = GAN(GANConfig(latent_dim=config.latent_dim, width=config.width))
+    task = GANTask(gan, lr=config.lr, betas=(config.beta1, 0.999), real_label=config.real_label,
+                   ema_decay=config.ema or None)
+    prepare = images_in_tanh_range()
+    train = DataLoader(MNIST(data_dir, train=True), config.batch_size, shuffle=True,
+                       drop_last=True, transform=prepare, seed=config.seed)
+    test = MNIST(data_dir, train=False)
+    held_out = Subset(test, np.arange(min(config.eval_images, len(test))))
+    evaluation = DataLoader(held_out, 500, transform=prepare)
+    return Setup(task, train, evaluation, None)
+
+
+def sample_images(task: GANTask, n: int, rng: np.random.Generator = None) -> np.ndarray:
+    """`n` generated images in [0, 1] [n, 1, 28, 28] (the hook `gan-quality` uses)."""
+    return task.sample(n, rng)
+
+
+register(Recipe("gan-mnist", "DCGAN drawing MNIST digits; sample grids per epoch (see gan-quality)",
+                GanMnistConfig, build, hooks={"sample_images": sample_images}))
