@@ -54,7 +54,7 @@ def run(out, quick=False, data_dir=None, log=print) -> dict:
     val_x, val_y = _windows(_stream(tokenizer, quotes[split:]), SEQUENCE)
     unk = float(np.mean(val_x == tokenizer.vocab.unk_id))
     embed, hidden, dropout = (16, 32, 0.0) if quick else (64, 128, 0.3)
-    steps, batch = (20, 16) if quick else (1200, 32)
+    steps, batch = (20, 16) if quick else (700, 32)
     log(f"{len(quotes)} distinct quotes ({split} to train, {len(quotes) - split} to validate); "
         f"word tokenizer with {tokenizer.vocab_size} tokens (words seen at least {min_freq} times; "
         f"{unk:.1%} of the validation words are [UNK])")
@@ -90,7 +90,8 @@ def run(out, quick=False, data_dir=None, log=print) -> dict:
     log("")
     print_table(["", "train loss", "validation perplexity"],
                 [["start", f"{losses[0]:.3f}", f"{start_perplexity:.1f}"],
-                 ["end", f"{np.mean(losses[-50:]):.3f}", f"{evals[-1][1]:.1f}"]], log)
+                 ["end", f"{np.mean(losses[-50:]):.3f}", f"{evals[-1][1]:.1f}"],
+                 ["best", "", f"{min(p for _, p in evals):.1f}"]], log)
     log(f"(a uniform guess over the vocabulary has perplexity {tokenizer.vocab_size})")
 
     log("\nsamples (temperature 0.8; special tokens other than [EOS] are never drawn):")
