@@ -1,6 +1,6 @@
 """`rnn-lm`: a word-level LSTM language model on the JamesFT quotes (week 4).
 
-    numpy-transformer train rnn-lm                       # ~3 min on one core
+    numpy-transformer train rnn-lm          # 810 steps, ~1.5-4 min on one core; perplexity ~64
     numpy-transformer generate runs/rnn-lm --prompt "life is" --max-new-tokens 30 --seed 0
 
 Data: the corpus holds 5,421 quotes but only 1,638 distinct ones; duplicates are dropped, then
