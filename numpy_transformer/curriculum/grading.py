@@ -192,7 +192,7 @@ class _Contract(Exception):
 
 def _as_array(value, what, function):
     """Numpy scalars (np.float64(1.0)) become 0-d arrays; anything else that is not an array fails."""
-    if isinstance(value, np.generic):
+    if isinstance(value, (np.generic, float, int)) and not isinstance(value, bool):
         return np.asarray(value)
     if not isinstance(value, np.ndarray):
         raise _Contract(function, f"{what} is a {type(value).__name__}, not a numpy array")
