@@ -185,9 +185,10 @@ def _inputs_text(n: int) -> str:
 class _Contract(Exception):
     """The learner's `function` broke the forward/backward contract (wrong kind of return)."""
 
-    def __init__(self, function: str, message: str):
+    def __init__(self, function: str, message: str,
+                 hint: str = "see the function's docstring for what it returns"):
         super().__init__(message)
-        self.function = function
+        self.function, self.hint = function, hint
 
 
 def _as_array(value, what, function):
@@ -209,13 +210,20 @@ class _PairModule(Module):
 
     def forward(self, *inputs):
         self.present = {i for i, x in enumerate(inputs) if x is not None}
+        before = [x.copy() if isinstance(x, np.ndarray) else None for x in inputs]
         result = self.fwd(*inputs, **self.kwargs)
+        self.check.unchanged(inputs, before, self.check.forward)
         self.out, self.cache = self.check.split_forward(result)
         return self.out
 
     def backward(self, dout):
         self.dout = dout
+        kept = np.array(dout, copy=True)
         self.grads = self.check.split_backward(self.bwd(dout, self.cache), self.present)
+        if not np.array_equal(kept, dout, equal_nan=True):
+            raise _Contract(self.check.backward, f"{self.check.backward} changed dout in place",
+                            "compute the gradient into a new array: dout may be used again "
+                            "(dx = dout * mask, not dout *= mask)")
         return tuple(self.grads[i] for i in self.check.grad_inputs)
 
 
@@ -261,6 +269,7 @@ class PairCheck:
     mistakes: list = field(default_factory=list)
     returns_tuple: bool = None     # backward returns a tuple (default: when grads has 2+ entries)
     uses: tuple = ()
+    updated: tuple = ()            # inputs that forward may change in place (running statistics)
 
     @property
     def needs(self):
@@ -271,6 +280,15 @@ class PairCheck:
         return [i for i, g in enumerate(self.grads) if g]
 
     # ---- the contract ----
+    def unchanged(self, inputs, before, function):
+        """Raise if `function` wrote into one of its inputs (other than the `updated` ones)."""
+        for i, (x, old) in enumerate(zip(inputs, before)):
+            if old is not None and i not in self.updated and not np.array_equal(x, old, equal_nan=True):
+                name = self.args[i] if i < len(self.args) else f"input {i}"
+                raise _Contract(function, f"{function} changed its input {name} in place",
+                                "compute the result into a new array (np.maximum(x, 0), not "
+                                "x[x < 0] = 0): the caller still needs its input")
+
     def split_forward(self, result):
         if not isinstance(result, tuple) or len(result) != 2:
             kind = f"a tuple of {len(result)}" if isinstance(result, tuple) else type(result).__name__
@@ -331,8 +349,7 @@ class PairCheck:
                                backward=lambda g: tuple(ours.backward(*g)[ours_grads.index(i)]
                                                         for i in grad_inputs))
         except _Contract as e:
-            raise CheckFailure(e.function, str(e), self._case_text(case),
-                               "see the function's docstring for what it returns") from None
+            raise CheckFailure(e.function, str(e), self._case_text(case), e.hint) from None
         except AssertionError as e:
             raise self._failure(case, str(e), ours) from None
 
@@ -434,7 +451,7 @@ class PairCheck:
             check_functional_gradients(fwd, bwd, list(case.inputs), wrt=self._with_bias_none(case),
                                        kwargs=case.kwargs, name=self.backward)
         except _Contract as e:
-            raise CheckFailure(e.function, str(e), self._case_text(case)) from None
+            raise CheckFailure(e.function, str(e), self._case_text(case), e.hint) from None
         except AssertionError as e:
             message = str(e)
             m = re.search(r"gradient of input (\d+)", message)

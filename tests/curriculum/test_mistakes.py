@@ -259,3 +259,11 @@ def test_causal_attention_that_hides_the_diagonal():
     result = grade(6, "scaled_dot_product_attention",
                    scaled_dot_product_attention_forward=scaled_dot_product_attention_forward)
     assert result["status"] == "fail" and result["case"].startswith("is_causal"), format_result(result)
+
+
+def test_forward_that_overwrites_its_input_is_named():
+    def relu_forward(x):
+        x[x < 0] = 0
+        return x, x > 0
+    assert_caught(grade(1, "relu", relu_forward=relu_forward), "relu_forward",
+                  "changed its input x in place", "np.maximum")

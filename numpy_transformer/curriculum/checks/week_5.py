@@ -113,6 +113,7 @@ BATCH_NORM = PairCheck(
                  "constants then)",
            "dweight": "dweight = sum over the batch of dy * xhat",
            "dbias": "dbias = sum over the batch of dy"},
+    updated=(3, 4),
     mistakes=[Mistake("dx", _bn_constant_statistics,
                       "in training the batch mean and variance depend on x: subtract mean(dy) and "
                       "xhat * mean(dy * xhat) (means over the batch) as in LayerNorm's backward")])
