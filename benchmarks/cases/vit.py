@@ -1,4 +1,4 @@
-"""The ViT of the vit-mnist recipe: one training step's forward, loss and backward (no optimizer)."""
+"""ViT training steps: forward, cross-entropy and backward (no optimizer step on either side)."""
 import numpy as np
 
 from ..harness import case
@@ -9,14 +9,13 @@ def _batch(N, C, S, classes):
     return rng.standard_normal((N, C, S, S)).astype(np.float32), rng.integers(0, classes, N)
 
 
-@case("ViT train step b100 28x28 p4 d96 x6 h4", target=1.0)
-def vit_mnist(lib):
-    """Batch 100 of 1x28x28 images: 49 patch tokens + the class token, 6 blocks, mlp 192."""
-    options = dict(image_size=28, patch_size=4, in_channels=1, num_classes=10, dim=96, depth=6,
-                   heads=4, mlp_dim=192)
-    x, y = _batch(100, 1, 28, 10)
+def _step(lib, batch, patch_size):
+    """1x28x28 images, dim 96, 6 blocks, 4 heads, mlp 192, 10 classes, class-token pooling."""
+    options = dict(image_size=28, patch_size=patch_size, in_channels=1, num_classes=10, dim=96,
+                   depth=6, heads=4, mlp_dim=192)
+    x, y = _batch(batch, 1, 28, 10)
+    import numpy_transformer as nt
     if lib == "numpy":
-        import numpy_transformer as nt
         model, criterion = nt.models.ViT(**options), nt.nn.CrossEntropyLoss()
 
         def step():
@@ -26,7 +25,6 @@ def vit_mnist(lib):
         return step
     import torch
     from tests.models.vit_twin import TorchViT
-    import numpy_transformer as nt
     model = TorchViT(nt.models.ViTConfig(**options))
     criterion = torch.nn.CrossEntropyLoss()
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
@@ -35,3 +33,15 @@ def vit_mnist(lib):
         model.zero_grad()
         criterion(model(tx), ty).backward()
     return step
+
+
+@case("ViT train step b100 28x28 p4 d96 x6 h4", target=1.0)
+def vit_patch4(lib):
+    """49 patch tokens + the class token."""
+    return _step(lib, 100, 4)
+
+
+@case("ViT train step b128 28x28 p7 d96 x6 h4 (vit-mnist)", target=1.0)
+def vit_mnist(lib):
+    """The vit-mnist recipe's model: 16 patch tokens + the class token, batch 128."""
+    return _step(lib, 128, 7)

@@ -13,6 +13,8 @@ def recipes_with_attention():
 
 
 def run(args) -> int:
+    if args.count < 1:
+        raise SystemExit(f"--count must be at least 1, got {args.count}")
     recipe, _, setup, _ = load_run(args.checkpoint, args.data_dir)
     hook = recipe.hooks.get("attention")
     if hook is None:

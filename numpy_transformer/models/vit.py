@@ -145,7 +145,7 @@ class ViT(Module):
     def forward(self, x):
         self._check_input(x)
         tokens = self._embed(x)                                         # [N, T, E]
-        *blocks, last = self.encoder.layers
+        *blocks, last = self.encoder.layers      # block by block (not encoder.forward): see below
         for block in blocks:
             tokens = block(tokens)
         if self.cls_token is not None:                                  # read the class token

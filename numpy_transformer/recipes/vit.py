@@ -14,7 +14,7 @@ from .registry import Recipe, Setup, register
 
 @dataclass
 class ViTMnistConfig:
-    epochs: float = 6
+    epochs: float = 12
     steps: int = None
     batch_size: int = 128
     lr: float = 2e-3
@@ -23,7 +23,7 @@ class ViTMnistConfig:
     min_lr: float = 1e-5
     label_smoothing: float = 0.1
     max_shift: int = 2            # random image shifts, in pixels
-    patch_size: int = 4
+    patch_size: int = 7           # 4x4 patches of 7x7 pixels: 17 tokens with the class token
     dim: int = 96
     depth: int = 6
     heads: int = 4
@@ -86,5 +86,5 @@ def attention_hook(setup: Setup, out="attention.png", count: int = 6, text=None,
     return plot_image_attention(setup.task.model, images[:count], labels[:count], out)
 
 
-register(Recipe("vit-mnist", "Vision Transformer (7x7 patches of 4x4, 6 blocks) on MNIST "
-                "(target >= 98.5%)", ViTMnistConfig, build, hooks={"attention": attention_hook}))
+register(Recipe("vit-mnist", "Vision Transformer (4x4 patches of 7x7 pixels, 6 blocks, dim 96) "
+                "on MNIST (target >= 98.5%)", ViTMnistConfig, build, hooks={"attention": attention_hook}))
