@@ -185,6 +185,8 @@ def grade_file(week, path, time_limit: float = 30.0, on_result=None, on_output=N
                         if on_result:
                             on_result(payload["result"])
                         start, current = payload["index"] + 1, None
+                        if start >= len(checks):
+                            return results            # every check has its result
                     elif event == "import_error":
                         for i in range(start, len(checks)):
                             results[i] = _import_failure(checks[i], payload)
@@ -193,6 +195,8 @@ def grade_file(week, path, time_limit: float = 30.0, on_result=None, on_output=N
                         return results
                     continue
                 # the worker is stuck or gone
+                if start >= len(checks):
+                    return results
                 index = current if current is not None else start
                 if kind == "timeout":
                     what = ("importing your file" if current is None else "this check")
