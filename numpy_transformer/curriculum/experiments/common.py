@@ -46,7 +46,7 @@ def load_images(kind, n_train, n_test, data_dir=None, seed=0, log=print):
         try:
             train, test = MNIST(data_dir, train=True), MNIST(data_dir, train=False)
         except Exception as e:  # no file and no network: say so, and use the carried digits
-            log(f"(MNIST is not available here: {type(e).__name__}: {str(e)[:120]}; using the 8x8 "
+            log(f"(MNIST is not available here: {type(e).__name__}: {str(e)[:200]}; using the 8x8 "
                 "digits instead. Pass --data-dir with the MNIST files.)")
             kind = "digits"
         else:

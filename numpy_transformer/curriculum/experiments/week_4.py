@@ -44,7 +44,11 @@ def run(out, quick=False, data_dir=None, log=print) -> dict:
     from ...data import load_quotes
     from ...models import RNNLanguageModel
     from ...tokenizers import WordTokenizer
-    quotes = list(dict.fromkeys(load_quotes(data_dir)))    # the file repeats most quotes
+    try:
+        quotes = list(dict.fromkeys(load_quotes(data_dir)))  # the file repeats most quotes
+    except Exception as e:
+        raise SystemExit(f"the quotes corpus is not available ({type(e).__name__}: {e}); pass "
+                         "--data-dir with the folder that holds text/quotes_jamesft.json") from None
     if quick:
         quotes = quotes[:300]
     split = int(0.9 * len(quotes))
