@@ -5,15 +5,13 @@ Names as in torch.nn.functional.scaled_dot_product_attention:
 L query positions, S key positions; the leading dims (batch, heads) broadcast.
 A big batch runs in a few chunks on worker threads (see the end of the file); the math is the same.
 """
-import ctypes
-import glob
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
 
+from ..._parallel import (blas_thread_control, num_threads, row_chunks, run_chunks,
+                          single_threaded_blas)
 from ...random import default_generator
 
 __all__ = ["scaled_dot_product_attention_forward", "scaled_dot_product_attention_backward",
@@ -178,52 +176,11 @@ def scaled_dot_product_attention_backward(d_out, cache, out=None):
 MIN_PARALLEL_SCORES = 1 << 16       # below this many scores, threads cost more than they save
 
 
-def _threads() -> int:
-    """OMP_NUM_THREADS if set (as torch and BLAS read it), else the number of cores."""
-    value = os.environ.get("OMP_NUM_THREADS", "")
-    return max(1, int(value)) if value.isdigit() else (os.cpu_count() or 1)
-
-
-def _openblas_threads():
-    """(get, set) of the thread count of NumPy's OpenBLAS, or None for another BLAS."""
-    folder = os.path.dirname(np.__file__)
-    for path in glob.glob(os.path.join(folder + ".libs", "*openblas*")) + \
-            glob.glob(os.path.join(folder, ".dylibs", "*openblas*")):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""),
-                               ("openblas", "64_"), ("openblas", "")):
-            get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
-            set_ = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-            if get is not None and set_ is not None:
-                set_.argtypes = [ctypes.c_int]
-                return get, set_
-    return None
-
-
-_pool = None
-
-
-def _forget_pool():
-    """A forked child has none of the parent's threads: start a new pool when needed."""
-    global _pool
-    _pool = None
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
-
-
 def _worker_pool():
-    """(thread pool, OpenBLAS thread count get/set), or None where BLAS threads cannot be set."""
-    global _pool
-    if _pool is None:
-        blas = _openblas_threads()
-        _pool = False if blas is None else (
-            ThreadPoolExecutor(_threads(), thread_name_prefix="nt-attention"), blas)
-    return _pool or None
+    """(the shared pool's thread count, OpenBLAS thread count get/set), or None where BLAS
+    threads cannot be set (then attention runs unsplit)."""
+    blas = blas_thread_control()
+    return None if blas is None else (num_threads(), blas)
 
 
 def _in_parts(fn, lead, arrays, n_scores):
@@ -231,18 +188,16 @@ def _in_parts(fn, lead, arrays, n_scores):
 
     `part(x)` takes the slice of x (an array shaped lead + 2 trailing dims, or a mask that
     broadcasts to it); it splits only when every array in `arrays` has the full leading shape."""
-    threads = min(_threads(), max(lead, default=1))
+    threads = min(num_threads(), max(lead, default=1))
     full = all(a.shape[:-2] == lead for a in arrays)
-    workers = _worker_pool() if threads > 1 and full and n_scores >= MIN_PARALLEL_SCORES else None
-    if workers is None:
+    split = threads > 1 and full and n_scores >= MIN_PARALLEL_SCORES and _worker_pool() is not None
+    if not split:
         fn(lambda x: x)
         return
-    pool, (get_blas_threads, set_blas_threads) = workers
     axis = int(np.argmax(lead))                          # split the longest leading axis
-    bounds = np.linspace(0, lead[axis], threads + 1).astype(int)
     ndim = len(lead) + 2
 
-    def slicer(start, stop):
+    def run(start, stop):                                # the slice start:stop of that axis
         def part(x):
             if x is None:
                 return None
@@ -250,13 +205,7 @@ def _in_parts(fn, lead, arrays, n_scores):
             if at < 0 or x.shape[at] == 1:
                 return x                                 # broadcast along the split axis
             return x[(slice(None),) * at + (slice(start, stop),)]
-        return part
+        fn(part)
 
-    blas_threads = get_blas_threads()                    # OpenBLAS's count is process-wide:
-    set_blas_threads(1)                                  # one thread per product meanwhile
-    try:
-        jobs = [pool.submit(fn, slicer(a, b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-        for job in jobs:
-            job.result()
-    finally:
-        set_blas_threads(blas_threads)
+    with single_threaded_blas():                         # one BLAS thread per product meanwhile
+        run_chunks(run, row_chunks(lead[axis], n_scores, min_elements=0))

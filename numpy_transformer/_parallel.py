@@ -1,0 +1,194 @@
+"""One small thread pool for the library's data-parallel work, and OpenBLAS's thread count.
+
+NumPy's elementwise ufuncs run on one core but release the GIL, so a memory-bound pass over a
+big array (LayerNorm, GELU, softmax, an optimizer update...) takes about half the time when two
+threads each do half of it. Work is split into contiguous pieces whose results are exactly those
+of the whole (independent jobs, or rows of a row-wise computation), so threads change only the
+speed. Small work stays on the calling thread: below `MIN_PARALLEL_ELEMENTS` elements a thread
+hand-off costs more than it saves. The thread count is OMP_NUM_THREADS (as torch and BLAS read
+it), else the number of cores; work submitted from inside a worker runs inline (no nesting).
+"""
+from concurrent.futures import ThreadPoolExecutor
+import contextlib
+import ctypes
+import glob
+import os
+import threading
+
+import numpy as np
+
+__all__ = ["num_threads", "parallel_for", "parallel_rows", "row_chunks", "run_chunks",
+           "blas_thread_control", "single_threaded_blas", "MIN_PARALLEL_ELEMENTS"]
+
+# Below this many elements (in all the jobs together), threads cost more than they save.
+MIN_PARALLEL_ELEMENTS = 1 << 18
+
+_pool, _pool_size = None, 0
+_pool_lock = threading.Lock()
+_local = threading.local()           # .worker is True on the pool's threads
+
+
+def num_threads() -> int:
+    """OMP_NUM_THREADS if set (as torch and BLAS read it), else the number of cores."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return max(1, int(value)) if value.isdigit() else (os.cpu_count() or 1)
+
+
+def _mark_worker():
+    _local.worker = True
+
+
+def in_worker() -> bool:
+    """True on one of the pool's threads (work submitted there runs inline)."""
+    return getattr(_local, "worker", False)
+
+
+def _forget_pool():
+    """A forked child has none of the parent's threads: start a new pool when needed."""
+    global _pool, _pool_size, _pool_lock
+    _pool, _pool_size, _pool_lock = None, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _get_pool(threads: int) -> ThreadPoolExecutor:
+    """The shared pool with `threads` workers (rebuilt when OMP_NUM_THREADS changes)."""
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool_size != threads:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(threads, thread_name_prefix="nt-worker",
+                                       initializer=_mark_worker)
+            _pool_size = threads
+        return _pool
+
+
+def _run_all(pool, calls):
+    """Run zero-argument `calls` on the pool and wait for all (the first error is raised)."""
+    futures = [pool.submit(call) for call in calls]
+    for future in futures:
+        future.result()
+
+
+def parallel_for(fn, jobs, sizes, min_elements: int = None) -> None:
+    """fn(job) for every job; on the pool's threads (largest first) when there is enough work.
+
+    Jobs must be independent (each writes its own arrays)."""
+    threads = num_threads()
+    limit = MIN_PARALLEL_ELEMENTS if min_elements is None else min_elements
+    if threads <= 1 or len(jobs) <= 1 or in_worker() or sum(sizes) < limit:
+        for job in jobs:
+            fn(job)
+        return
+    # Largest jobs first, so that no thread is left with a big one at the end.
+    order = sorted(range(len(jobs)), key=lambda i: -sizes[i])
+    _run_all(_get_pool(threads), [(lambda job=jobs[i]: fn(job)) for i in order])
+
+
+def row_chunks(n_rows: int, size: int, min_elements: int = None, align: int = 1):
+    """Contiguous (start, stop) row ranges, one per thread, for work of `size` elements over
+    `n_rows` rows; one range (0, n_rows) when the work is too small or threads are off.
+    Boundaries are multiples of `align` rows (e.g. so that a cache-blocked loop keeps its blocks)."""
+    limit = MIN_PARALLEL_ELEMENTS if min_elements is None else min_elements
+    threads = min(num_threads(), max(n_rows // max(align, 1), 1))
+    if threads <= 1 or size < limit or in_worker():
+        return [(0, n_rows)]
+    units = -(-n_rows // align)
+    bounds = [min(n_rows, (units * k // threads) * align) for k in range(threads + 1)]
+    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
+def run_chunks(fn, chunks) -> None:
+    """fn(start, stop) for each (start, stop) in `chunks`: the first on the calling thread, the
+    others on the pool at the same time."""
+    if len(chunks) == 1:
+        fn(*chunks[0])
+        return
+    pool = _get_pool(num_threads())
+    futures = [pool.submit(fn, a, b) for a, b in chunks[1:]]
+    try:
+        fn(*chunks[0])
+    finally:
+        for future in futures:
+            future.result()
+
+
+def parallel_rows(fn, *arrays, size: int = None, min_elements: int = None, align: int = 1):
+    """fn(*row_slices) over contiguous ranges of the leading axis of `arrays`, one per thread.
+
+    Every array (None passes through as None) is sliced along axis 0 with the same range, so
+    `fn` must compute each row from its own rows only (row-wise math, elementwise steps); the
+    results are then exactly those of fn(*arrays). `size`: the work's element count (default:
+    the first array's size), compared with `min_elements`."""
+    first = next(a for a in arrays if a is not None)
+    if first.ndim == 0:
+        fn(*arrays)
+        return
+    chunks = row_chunks(first.shape[0], first.size if size is None else size, min_elements, align)
+    if len(chunks) == 1:
+        fn(*arrays)
+        return
+    run_chunks(lambda start, stop: fn(*(None if a is None else a[start:stop] for a in arrays)),
+               chunks)
+
+
+# ---- OpenBLAS's thread count ----
+_blas = None
+
+
+def blas_thread_control():
+    """(get, set) of the thread count of NumPy's OpenBLAS, or None for another BLAS."""
+    global _blas
+    if _blas is None:
+        _blas = _find_openblas() or False
+    return _blas or None
+
+
+def _find_openblas():
+    folder = os.path.dirname(np.__file__)
+    for path in glob.glob(os.path.join(folder + ".libs", "*openblas*")) + \
+            glob.glob(os.path.join(folder, ".dylibs", "*openblas*")):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""),
+                               ("openblas", "64_"), ("openblas", "")):
+            get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+            set_ = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+            if get is not None and set_ is not None:
+                set_.argtypes = [ctypes.c_int]
+                return get, set_
+    return None
+
+
+_blas_users, _blas_saved = 0, None
+_blas_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def single_threaded_blas():
+    """OpenBLAS runs each product on one thread meanwhile (when our own threads share the cores).
+
+    OpenBLAS's count is process-wide: the last user restores it, so big GEMMs elsewhere keep theirs."""
+    global _blas_users, _blas_saved
+    control = blas_thread_control()
+    if control is None:
+        yield
+        return
+    get, set_ = control
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_saved = get()
+            set_(1)
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                set_(_blas_saved)

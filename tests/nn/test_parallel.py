@@ -1,0 +1,76 @@
+"""The shared thread pool: work split over threads gives exactly the single-thread result."""
+import threading
+
+import numpy as np
+import pytest
+
+from numpy_transformer import _parallel
+
+
+@pytest.fixture
+def two_threads(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+
+
+def test_num_threads_follows_omp_num_threads(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert _parallel.num_threads() == 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "")
+    assert _parallel.num_threads() >= 1
+
+
+def test_row_chunks_cover_the_rows_once_in_order_and_respect_alignment(two_threads):
+    assert _parallel.row_chunks(10, 10, min_elements=0) == [(0, 5), (5, 10)]
+    assert _parallel.row_chunks(10, 10, min_elements=0, align=4) == [(0, 4), (4, 10)]
+    assert _parallel.row_chunks(1, 10, min_elements=0) == [(0, 1)]
+
+
+def test_small_work_stays_on_the_calling_thread(two_threads):
+    assert _parallel.row_chunks(1000, 1000) == [(0, 1000)]
+    seen = []
+    _parallel.parallel_rows(lambda a: seen.append(threading.current_thread()), np.zeros((4, 4)))
+    assert seen == [threading.current_thread()]
+
+
+def test_parallel_rows_runs_row_ranges_on_two_threads_with_the_whole_result(two_threads):
+    x = np.random.default_rng(0).standard_normal((101, 33)).astype(np.float32)
+    expected = np.exp(x - x.max(axis=1, keepdims=True))
+    got, threads = np.empty_like(x), set()
+
+    def rows(x_part, out_part):
+        threads.add(threading.current_thread().name)
+        np.exp(x_part - x_part.max(axis=1, keepdims=True), out=out_part)
+    _parallel.parallel_rows(rows, x, got, min_elements=0)
+    np.testing.assert_array_equal(got, expected)
+    assert len(threads) == 2
+
+
+def test_work_submitted_from_a_worker_runs_inline_instead_of_deadlocking(two_threads):
+    inner_threads = []
+
+    def job(_):
+        _parallel.parallel_rows(lambda a: inner_threads.append(threading.current_thread()),
+                                np.zeros((8, 8)), min_elements=0)
+    _parallel.parallel_for(job, [0, 1, 2], sizes=[1, 1, 1], min_elements=0)
+    assert len(inner_threads) == 3     # one call each: never split again inside a worker
+
+
+def test_an_error_in_a_worker_reaches_the_caller(two_threads):
+    def fail(a):
+        if a[0, 0] > 0:
+            raise ValueError("boom")
+    with pytest.raises(ValueError, match="boom"):
+        _parallel.parallel_rows(fail, np.arange(8.0).reshape(4, 2), min_elements=0)
+
+
+def test_single_threaded_blas_restores_the_count_even_when_nested():
+    control = _parallel.blas_thread_control()
+    if control is None:
+        pytest.skip("this NumPy's BLAS has no thread-count control")
+    get, _ = control
+    before = get()
+    with _parallel.single_threaded_blas():
+        with _parallel.single_threaded_blas():
+            assert get() == 1
+        assert get() == 1
+    assert get() == before
