@@ -25,9 +25,13 @@ def run(args) -> int:
             print(format_result(result), flush=True)
         shown.append(result)
 
-    results = grade_file(week, path, time_limit=args.time_limit, on_result=show,
-                         on_output=lambda line: print(f"  | {line}", flush=True))
-    print("\n" + format_summary(results))
+    try:
+        results = grade_file(week, path, time_limit=args.time_limit, on_result=show,
+                             on_output=lambda line: print(f"  | {line}", flush=True))
+        print("\n" + format_summary(results), flush=True)
+    except BrokenPipeError:                      # the reader left (| head): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0 if all(r["status"] == "pass" for r in results) else 1
 
 

@@ -519,8 +519,8 @@ class ModuleCheck:
             "input" if message.startswith("gradient of input") else "params"
         hint = self.hints.get(key) or self.hints.get("default")
         if self.uses:
-            hint = (hint + "\n" if hint else "") + \
-                f"(it builds on {', '.join(self.uses)}: those checks must pass first)"
+            hint = f"it builds on {', '.join(self.uses)}: if their check fails, fix that first" + \
+                (f"\n{hint}" if hint else "")
         return hint
 
     def _failure(self, case, message, ours):

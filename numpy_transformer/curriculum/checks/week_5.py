@@ -55,7 +55,7 @@ def _ln_unbiased(x, weight, bias, dout=None, eps=1e-5):
 
 
 _LN_DX = ("dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * weight and the means "
-          "over each row: the mean and the variance depend on every x of the row")
+          "over each row")
 
 LAYER_NORM = PairCheck(
     "layer_norm", "layer_norm_forward", "layer_norm_backward", ("x", "weight", "bias"),
@@ -64,12 +64,12 @@ LAYER_NORM = PairCheck(
     _ln_cases,
     hints={"output": "y = (x - mean) / sqrt(var + eps) * weight + bias over the last axis, with the "
                      "biased variance var = mean((x - mean)^2) (computed from the centred values)",
-           "dx": _LN_DX,
+           "dx": _LN_DX + ": the mean and the variance depend on every x of the row",
            "dweight": "dweight = sum of dy * xhat over every axis but the last",
            "dbias": "dbias = sum of dy over every axis but the last"},
     mistakes=[Mistake("dx", _ln_no_mean_terms,
-                      "you dropped both mean terms: dx = rstd * g treats the mean and variance as "
-                      "constants, but they depend on x. " + _LN_DX),
+                      "you dropped both mean terms: dx = rstd * g treats the mean and the variance "
+                      "as constants, but they depend on every x of the row. " + _LN_DX),
               Mistake("dx", _ln_no_xhat_term,
                       "the term from the variance is missing: subtract xhat * mean(g * xhat) too. "
                       + _LN_DX),
