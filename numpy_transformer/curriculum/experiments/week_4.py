@@ -75,6 +75,7 @@ def run(out, quick=False, data_dir=None, log=print) -> dict:
     start_perplexity = _perplexity(model, criterion, val_x, val_y)
     evals.append((0, start_perplexity))
     started = time.perf_counter()
+    checkpoints = set(np.linspace(0, steps, 9).astype(int)[1:])    # 8 validations, the last at the end
     every = max(1, steps // 8)
     for step in range(1, steps + 1):
         index = rng.integers(0, len(train_x), batch)
@@ -85,7 +86,7 @@ def run(out, quick=False, data_dir=None, log=print) -> dict:
         optim.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         losses.append(float(loss))
-        if step % every == 0 or step == steps:
+        if step in checkpoints:
             perplexity = _perplexity(model, criterion, val_x, val_y)
             evals.append((step, perplexity))
             log(f"  step {step:5d}  train loss {np.mean(losses[-every:]):.3f}  validation "
