@@ -13,7 +13,7 @@ import numpy as np
 from .. import nn, optim
 from ..data import MNIST, DataLoader, Subset, transforms
 from ..grad_mode import no_grad
-from ..models import GAN, GANConfig, Generator
+from ..models import GAN, GANConfig
 from ..train import Task
 from .registry import Recipe, Setup, register
 
@@ -21,32 +21,25 @@ SAMPLES = "samples.png"   # the latest grid; samples_epoch_NNN.png keep each epo
 
 
 class GANTask(Task):
-    """Trains `gan.generator` and `gan.discriminator` with their own Adam optimizers.
-
-    With `ema_decay`, `ema_generator` follows the generator's weights and batch-norm statistics
-    as an exponential moving average (updated after each G step) and draws the samples: the
-    average of the last ~1/(1 - decay) generators is smoother than the latest one."""
+    """Trains `gan.generator` and `gan.discriminator` with their own Adam optimizers
+    (and learning-rate schedulers, if the recipe sets `schedulers`)."""
 
     def __init__(self, gan: GAN, lr: float = 2e-4, betas=(0.5, 0.999), real_label: float = 1.0,
-                 ema_decay: float = None, fixed_noise=None):
+                 fixed_noise=None):
         generator_optimizer = optim.Adam(gan.generator.parameters(), lr=lr, betas=betas)
         discriminator_optimizer = optim.Adam(gan.discriminator.parameters(), lr=lr, betas=betas)
-        modules = {"gan": gan}
-        if ema_decay:
-            if not 0.0 < ema_decay < 1.0:
-                raise ValueError(f"GANTask: ema_decay must be in (0, 1), got {ema_decay}")
-            modules["ema_generator"] = Generator(gan.config).to(gan.generator.project.weight.dtype)
-            modules["ema_generator"].load_state_dict(gan.generator.state_dict())
-        super().__init__(modules, {"generator": generator_optimizer,
-                                   "discriminator": discriminator_optimizer})
+        super().__init__({"gan": gan}, {"generator": generator_optimizer,
+                                        "discriminator": discriminator_optimizer})
         self.gan, self.criterion = gan, nn.BCEWithLogitsLoss()
         self.real_label = real_label   # < 1 smooths the real targets of the D step (one-sided)
-        self.ema_decay, self.ema_generator = ema_decay, modules.get("ema_generator")
         self.fixed_noise = gan.noise(64, np.random.default_rng(0)) if fixed_noise is None else fixed_noise
 
     def train_step(self, batch) -> dict:
         real = batch[0] if isinstance(batch, tuple) else batch      # labels are not used
-        return self.step(real, self.gan.noise(len(real)))
+        metrics = self.step(real, self.gan.noise(len(real)))
+        for scheduler in self.schedulers.values():
+            scheduler.step()
+        return metrics
 
     def step(self, real, noise) -> dict:
         """One D step then one G step on `real` images [N, C, H, W] and `noise` [N, Z]."""
@@ -71,21 +64,10 @@ class GANTask(Task):
         G.backward(D.backward(criterion.backward()))
         g_optimizer.step()
         D.zero_grad()                                    # the G step's D gradients are never applied
-        if self.ema_generator is not None:
-            self._update_ema()
 
         d_loss = float(loss_real) + float(loss_fake)
         return {"loss": d_loss + float(g_loss), "d_loss": d_loss, "g_loss": float(g_loss),
                 "d_real": _mean_probability(real_logits), "d_fake": _mean_probability(fake_logits)}
-
-    def _update_ema(self) -> None:
-        """ema += (1 - decay) * (latest - ema), for weights and batch-norm statistics alike."""
-        latest = self.gan.generator.state_dict()
-        for name, average in self.ema_generator.state_dict().items():
-            if np.issubdtype(average.dtype, np.floating):
-                average += (1.0 - self.ema_decay) * (latest[name] - average)
-            else:
-                average[...] = latest[name]                # batch counters
 
     def evaluate(self, loader) -> dict:
         """D's losses and mean probabilities on held-out real images and as many fresh fakes,
@@ -109,14 +91,12 @@ class GANTask(Task):
         return {k: v / count for k, v in sums.items()}
 
     def sample(self, n: int = None, rng: np.random.Generator = None, noise=None) -> np.ndarray:
-        """Images in [0, 1] [n, C, H, W] from the (EMA) generator in eval mode (`noise`, or n
-        fresh vectors)."""
+        """Images in [0, 1] [n, C, H, W] from the generator in eval mode (`noise`, or n fresh vectors)."""
         noise = self.gan.noise(n, rng) if noise is None else noise
-        generator = self.gan.generator if self.ema_generator is None else self.ema_generator
-        generator.eval()
+        self.gan.eval()
         with no_grad():
-            images = generator(noise)
-        generator.train()
+            images = self.gan.generator(noise)
+        self.gan.train()
         images += 1.0                                    # tanh's [-1, 1] -> [0, 1]
         images *= 0.5
         return images
@@ -139,15 +119,15 @@ def _mean_probability(logits) -> float:
 
 @dataclass
 class GanMnistConfig:
-    epochs: float = 5
+    epochs: float = 10
     steps: int = None
     batch_size: int = 64
-    lr: float = 2e-4
+    lr: float = 4e-4             # start of the linear decay (DCGAN: 2e-4 constant)
     beta1: float = 0.5           # Adam's betas = (beta1, 0.999), as DCGAN
     latent_dim: int = 64
-    width: int = 64              # channels of the 14x14 maps (7x7 maps have twice as many)
+    width: int = 32              # channels of the 14x14 maps (7x7 maps have twice as many)
     real_label: float = 1.0      # e.g. 0.9: one-sided label smoothing
-    ema: float = 0.999           # decay of the generator average that draws samples (0: off)
+    lr_decay: bool = True        # both learning rates fall linearly to 0 over the run
     eval_images: int = 2000      # held-out images evaluate() compares with as many fakes
     seed: int = 0
     eval_every: int = None
@@ -163,14 +143,17 @@ def images_in_tanh_range():
 
 def build(config: GanMnistConfig, data_dir=None) -> Setup:
     gan = GAN(GANConfig(latent_dim=config.latent_dim, width=config.width))
-    task = GANTask(gan, lr=config.lr, betas=(config.beta1, 0.999), real_label=config.real_label,
-                   ema_decay=config.ema or None)
+    task = GANTask(gan, lr=config.lr, betas=(config.beta1, 0.999), real_label=config.real_label)
     prepare = images_in_tanh_range()
     train = DataLoader(MNIST(data_dir, train=True), config.batch_size, shuffle=True,
                        drop_last=True, transform=prepare, seed=config.seed)
     test = MNIST(data_dir, train=False)
     held_out = Subset(test, np.arange(min(config.eval_images, len(test))))
     evaluation = DataLoader(held_out, 500, transform=prepare)
+    if config.lr_decay:
+        total = config.steps or int(config.epochs * len(train))
+        task.schedulers = {name: optim.lr_scheduler.LinearLR(optimizer, 1.0, 0.0, total)
+                           for name, optimizer in task.optimizers.items()}
     return Setup(task, train, evaluation, None)
 
 

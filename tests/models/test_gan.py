@@ -160,3 +160,4 @@ def test_wrong_inputs_name_the_layer_and_shapes():
         gan.discriminator(np.zeros((2, 1, 8, 8), np.float64))
     with pytest.raises(RuntimeError, match="without a matching forward"):
         gan.discriminator.backward(np.zeros((2, 1), np.float32))
+

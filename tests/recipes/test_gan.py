@@ -69,22 +69,24 @@ def test_whole_epochs_name_their_grid_by_epoch(tmp_path):
     assert {p.name for p in tmp_path.iterdir()} == {"samples_epoch_003.png", "samples.png"}
 
 
-def _trainer(recipe, out, steps, checkpoint_every=None):
+def _trainer(recipe, out, steps, checkpoint_every=None, stop_at=None):
+    """A 6-step run (its learning rates decay over 6 steps) that stops after `stop_at` steps."""
     config = recipe.make_config(steps=steps, epochs=None, batch_size=8, width=2, latent_dim=4,
                                 eval_images=16)
     nt.manual_seed(config.seed)
     setup = recipe.build(config)
-    return Trainer(setup.task, setup.train_loader, setup.eval_loader, steps=steps, eval_every=100,
+    return Trainer(setup.task, setup.train_loader, setup.eval_loader, steps=stop_at or steps, eval_every=100,
                    checkpoint_every=checkpoint_every, out_dir=out, progress=False,
                    info={"recipe": recipe.name, "config": {}}, plot=False), setup
 
 
 def test_resume_gives_bit_identical_generator_and_discriminator(tmp_path):
-    """Both optimizers, the noise generator's state and the data position are in the checkpoint."""
+    """Both optimizers and schedulers, the noise generator's state and the data position are in
+    the checkpoint."""
     recipe = get_recipe("gan-mnist")
     straight, setup = _trainer(recipe, tmp_path / "a", steps=6)
     straight.fit()
-    first, _ = _trainer(recipe, tmp_path / "b", steps=3, checkpoint_every=3)
+    first, _ = _trainer(recipe, tmp_path / "b", steps=6, checkpoint_every=3, stop_at=3)
     first.fit()
     resumed, resumed_setup = _trainer(recipe, tmp_path / "b", steps=6)
     resumed.fit(resume=True)
