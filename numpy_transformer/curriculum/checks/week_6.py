@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from ..grading import Case, CheckFailure, FunctionCheck, Mistake, ModuleCheck, PairCheck, close
+from ..grading import Case, CheckFailure, FunctionCheck, Mistake, ModuleCheck, PairCheck
 from ._inputs import normal
 
 

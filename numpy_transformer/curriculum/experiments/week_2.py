@@ -1,6 +1,5 @@
 """Week 2: an MLP against a CNN on MNIST (a subset), each trained by ours and by PyTorch from the
 same weights on the same batches: test accuracy and training time."""
-import numpy as np
 
 from ... import nn, optim
 from ...interop import to_torch

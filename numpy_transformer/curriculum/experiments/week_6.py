@@ -6,7 +6,7 @@ import numpy as np
 
 from ... import nn, optim
 from ...random import manual_seed
-from .common import print_table, pyplot, save
+from .common import print_table, pyplot
 
 VOCAB, LENGTH, WIDTH = 10, 8, 32
 IGNORE = -100
