@@ -22,8 +22,12 @@ class Sequential(Module):
         return x
 
     def backward(self, grad):
-        for module in reversed(self._modules.values()):
-            grad = module.backward(grad)
+        modules = list(self._modules.values())
+        for k in reversed(range(len(modules))):
+            grad = modules[k].backward(grad)
+            if grad is None:            # a layer with needs_input_grad=False: its input is data
+                _drop_latest_forwards(modules[:k], modules[k])
+                return None
         return grad
 
     def append(self, module: Module) -> "Sequential":
@@ -40,6 +44,27 @@ class Sequential(Module):
 
     def __iter__(self):
         return iter(self._modules.values())
+
+
+def _drop_latest_forwards(modules, skipper) -> None:
+    """Forget the latest forward of the modules before `skipper`, which returned no input
+    gradient: allowed only when none of them has a parameter that would miss its gradient."""
+    for module in reversed(modules):
+        if any(p.requires_grad for p in module.parameters()):
+            raise RuntimeError(
+                f"{skipper._describe()} returned no input gradient (needs_input_grad=False), but "
+                f"{module._describe()} before it has parameters that need one; only a model's "
+                "first layer with parameters may skip its input gradient")
+        _forget_latest(module)
+
+
+def _forget_latest(module) -> None:
+    """Drop the latest cache of a parameter-free module (or of its children)."""
+    if module._caches:
+        module._caches.pop()
+        return
+    for child in reversed(list(module.children())):
+        _forget_latest(child)
 
 
 class ModuleList(Module):

@@ -52,10 +52,10 @@ class _ConvNd(Module):
     def backward(self, grad_output):
         cache, unbatched = self._pop(grad_output)
         dy = grad_output[None] if unbatched else grad_output
-        dx, dweight, dbias = type(self)._backward(dy, cache)
+        dx, dweight, dbias = type(self)._backward(dy, cache, input_grad=self.needs_input_grad)
         self._accumulate(self.weight, dweight)
         self._accumulate(self.bias, dbias)
-        return dx[0] if unbatched else dx
+        return dx[0] if unbatched and dx is not None else dx
 
     def extra_repr(self):
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

@@ -9,7 +9,9 @@ __all__ = ["Linear", "Identity"]
 
 
 class Linear(Module):
-    """y = x W^T + b over the last dimension; weight [out, in] as in PyTorch."""
+    """y = x W^T + b over the last dimension; weight [out, in] as in PyTorch.
+
+    With `needs_input_grad = False` (the input is data), backward returns None."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None):
         super().__init__()
@@ -34,7 +36,7 @@ class Linear(Module):
 
     def backward(self, grad_output):
         cache = self._pop(grad_output)
-        dx, dweight, dbias = F.linear_backward(grad_output, cache)
+        dx, dweight, dbias = F.linear_backward(grad_output, cache, input_grad=self.needs_input_grad)
         self._accumulate(self.weight, dweight)
         self._accumulate(self.bias, dbias)
         return dx

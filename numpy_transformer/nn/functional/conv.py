@@ -207,13 +207,17 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     return y, (cols, weight, bias is not None, groups, geo)
 
 
-def conv2d_backward(dy, cache):
-    """dy [N, O, OH, OW] -> dx [N, C, H, W], dweight [O, C/g, KH, KW], dbias [O] (or None)."""
+def conv2d_backward(dy, cache, input_grad=True):
+    """dy [N, O, OH, OW] -> dx [N, C, H, W], dweight [O, C/g, KH, KW], dbias [O] (or None).
+
+    input_grad=False skips dx (returned as None): the input is data, not a layer's output."""
     cols, weight, has_bias, groups, geo = cache
     layout = _layout(geo, weight, groups)
     dy_cf = _to_internal(dy, layout)                                # [O, (N, OH, OW)]
     dweight = _weight_grad(dy_cf, cols, weight.shape, groups)
-    dx = _to_nchw(_col2im(_columns_grad(dy_cf, weight, groups), geo, layout), layout)
+    dx = None
+    if input_grad:
+        dx = _to_nchw(_col2im(_columns_grad(dy_cf, weight, groups), geo, layout), layout)
     dbias = dy_cf.reshape(dy_cf.shape[0], -1).sum(axis=1) if has_bias else None
     return dx, dweight, dbias
 
@@ -246,12 +250,16 @@ def conv_transpose2d_forward(x, weight, bias=None, stride=1, padding=0, output_p
     return y, (x_cf, weight, bias is not None, groups, geo)
 
 
-def conv_transpose2d_backward(dy, cache):
-    """dy [N, O, HO, WO] -> dx [N, C, H, W], dweight [C, O/g, KH, KW], dbias [O] (or None)."""
+def conv_transpose2d_backward(dy, cache, input_grad=True):
+    """dy [N, O, HO, WO] -> dx [N, C, H, W], dweight [C, O/g, KH, KW], dbias [O] (or None).
+
+    input_grad=False skips dx (returned as None)."""
     x_cf, weight, has_bias, groups, geo = cache
     layout = _layout(geo, weight, groups)
     cols = _im2col(dy, geo, layout)                                 # [O, KH, KW, (N, H, W)]
-    dx_cf = _conv_columns(cols, weight, groups).reshape(x_cf.shape)  # the convolution of dy
     dweight = _weight_grad(x_cf, cols, weight.shape, groups)
     dbias = dy.sum(axis=(0, 2, 3)) if has_bias else None
+    if not input_grad:
+        return None, dweight, dbias
+    dx_cf = _conv_columns(cols, weight, groups).reshape(x_cf.shape)  # the convolution of dy
     return _to_nchw(dx_cf, layout), dweight, dbias
