@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 
+from ._select import where_select, where_zero
 from ._special import blockwise, normal_cdf_block
 
 __all__ = [
@@ -22,24 +23,29 @@ def relu_forward(x):
 def relu_backward(dy, cache):
     """dx = dy where x > 0 (the cache is y, which is > 0 exactly there)."""
     y = cache
-    return np.where(y > 0, dy, 0).astype(dy.dtype, copy=False)
+    return where_zero(y > 0, dy)                    # np.where(y > 0, dy, 0), without branches
 
 
 def leaky_relu_forward(x, negative_slope=0.01):
-    """y = x for x > 0, slope * x otherwise."""
-    y = np.where(x > 0, x, x * negative_slope)
-    return y, (x > 0, negative_slope)
+    """y = x for x > 0, slope * x otherwise: x times 1 or slope."""
+    positive = x > 0
+    y = x * where_select(positive, 1.0, negative_slope, x.dtype)
+    return y, (positive, negative_slope)
 
 
 def leaky_relu_backward(dy, cache):
+    """dx = dy for x > 0, slope * dy otherwise."""
     positive, negative_slope = cache
-    return np.where(positive, dy, dy * negative_slope)
+    return dy * where_select(positive, 1.0, negative_slope, dy.dtype)
 
 
 def sigmoid_forward(x):
-    """y = 1 / (1 + exp(-x)), computed without overflow for large |x|."""
+    """y = 1 / (1 + exp(-x)), computed without overflow for large |x|:
+    1 / (1 + e) for x >= 0 and e / (1 + e) otherwise, with e = exp(-|x|)."""
     e = np.exp(-np.abs(x))                          # in (0, 1], never overflows
-    y = np.where(x >= 0, 1, e) / (1 + e)
+    y = where_select(x >= 0, 1.0, e, e.dtype)       # np.where(x >= 0, 1, e), without branches
+    e += 1
+    y /= e
     return y.astype(x.dtype, copy=False), y
 
 

@@ -9,6 +9,8 @@ forward, as the modules do.
 """
 import numpy as np
 
+from ._select import where_select
+
 __all__ = [
     "cross_entropy_forward", "cross_entropy_backward", "nll_loss_forward", "nll_loss_backward",
     "binary_cross_entropy_forward", "binary_cross_entropy_backward",
@@ -199,7 +201,7 @@ def binary_cross_entropy_with_logits_forward(input, target, weight=None, pos_wei
 def binary_cross_entropy_with_logits_backward(grad, cache):
     """d loss / d x = w (l sigmoid(x) - pos_weight y) (= w (sigmoid(x) - y) without pos_weight)."""
     x, y, e, weight, pos_weight, l, reduction, scale = cache
-    sigmoid = np.where(x >= 0, 1, e)
+    sigmoid = where_select(x >= 0, 1.0, e, e.dtype)       # np.where(x >= 0, 1, e), no branches
     sigmoid /= 1 + e                                        # stable sigmoid(x) from exp(-|x|)
     if l is None:
         dx = sigmoid - y
