@@ -18,7 +18,7 @@ def plot_attention_grid(rows, path, title=None):
     longest = max(max(w.shape[1:]) for _, w, _, _ in rows)
     panel, margin, gap = 1.0 + 0.16 * longest, 1.1, 0.25 + 0.07 * longest   # inches
     width = margin + heads * (panel + 0.15)
-    height = 0.9 + len(rows) * (panel + gap)
+    height = 1.0 + len(rows) * (panel + gap)
     fig, axes = plt.subplots(len(rows), heads, figsize=(width, height), squeeze=False)
     for r, (label, weights, queries, keys) in enumerate(rows):
         for h in range(heads):
@@ -32,9 +32,9 @@ def plot_attention_grid(rows, path, title=None):
             ax.set_yticks(range(len(queries)), queries if h == 0 else [], fontsize=7)
             ax.set_title(f"{label}, head {h}", fontsize=8)
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(title, fontsize=9, y=1 - 0.2 / height)
     fig.subplots_adjust(left=margin / width, right=1 - 0.1 / width, bottom=gap / height,
-                        top=1 - 0.8 / height, hspace=gap / panel, wspace=0.15 / panel)
+                        top=1 - 0.9 / height, hspace=gap / panel, wspace=0.15 / panel)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=80)
     plt.close(fig)

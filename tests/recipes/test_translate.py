@@ -93,3 +93,13 @@ def test_bleu_wrapper_uses_sacrebleu_13a_on_detokenised_text():
         pytest.approx(corpus_bleu(["A dog runs in the park."], ["A dog runs in the park."]))
     with pytest.raises(ValueError, match="2 hypotheses for 1 references"):
         corpus_bleu(hyps, refs[:1])
+
+
+@pytest.mark.slow
+def test_recipe_defaults_reach_bleu_30(data_dir, tmp_path):
+    """The full recipe (8 epochs, hours on one core): greedy BLEU >= 30 on test_2016_flickr."""
+    import json
+    assert main(["train", "translate-multi30k", "--out", str(tmp_path), "--data-dir", data_dir,
+                 "--no-progress"]) == 0
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["test_bleu"] >= 30, result
