@@ -66,6 +66,13 @@ def test_attention_hook_writes_a_png_per_sentence(tiny_run, data_dir, tmp_path):
     assert all(Path(p).is_file() for p in paths)
 
 
+
+def test_attention_command_draws_the_translation_maps(tiny_run, data_dir, tmp_path, capsys):
+    out = tmp_path / "dog.png"
+    assert main(["attention", str(tiny_run), "--text", "ein Hund", "--out", str(out),
+                 "--data-dir", data_dir]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG" and str(out) in capsys.readouterr().out
+
 def test_batches_group_similar_lengths(data_dir):
     recipe = get_recipe("translate-multi30k")
     config = recipe.make_config(train_sentences=3000, batch_size=32, d_model=8, nhead=2, dim_feedforward=8,
