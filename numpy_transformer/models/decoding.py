@@ -37,10 +37,12 @@ def beam_search(decoder, bos_id: int, eos_id: int, max_steps: int, beam_size: in
                 alpha: float = 0.6):
     """Beam search over all sentences at once: rows are sentence-major [N, K].
 
-    Every step each live beam proposes every token; a finished beam proposes only itself
-    (score unchanged, length frozen). Candidates are ranked by log-probability / length
-    penalty and the best K of each sentence's K*V are kept. With beam_size 1 this is
-    greedy search. Stops when every beam has ended (or after max_steps tokens)."""
+    Every step each live beam proposes its K most likely next tokens (the sentence's best K
+    of all K*V continuations are among them: one beam's candidates share a length penalty);
+    a finished beam proposes only itself (score unchanged, length frozen). Candidates are
+    ranked by log-probability / length penalty and the best K of each sentence are kept.
+    With beam_size 1 this is greedy search. Stops when every beam has ended (or after
+    max_steps tokens)."""
     N, K = decoder.rows, beam_size
     decoder.expand(K)
     scores = np.full((N, K), -np.inf)                    # summed log-probabilities (float64)
@@ -51,20 +53,24 @@ def beam_search(decoder, bos_id: int, eos_id: int, max_steps: int, beam_size: in
     tokens = np.full(N * K, bos_id, dtype=np.int64)
     sentence_row = np.arange(N)[:, None] * K             # [N, 1] first row of each sentence
     for t in range(max_steps):
-        log_probs = decoder.log_probs(tokens)
+        log_probs = decoder.log_probs(tokens)                                  # [N*K, V]
         V = log_probs.shape[-1]
-        log_probs = log_probs.reshape(N, K, V).astype(np.float64)
-        log_probs[finished] = -np.inf                    # a finished beam proposes only itself:
-        log_probs[finished, eos_id] = 0.0                # EOS again, at no cost
-        candidates = scores[..., None] + log_probs                             # [N, K, V]
+        C = min(K, V)                                                          # proposals per beam
+        proposed = np.argpartition(log_probs, V - C, axis=1)[:, V - C:]        # [N*K, C] any order
+        proposal_lp = np.take_along_axis(log_probs, proposed, 1).astype(np.float64)
+        proposed, proposal_lp = proposed.reshape(N, K, C), proposal_lp.reshape(N, K, C)
+        proposal_lp[finished] = -np.inf                  # a finished beam proposes only itself:
+        proposal_lp[finished, 0] = 0.0                   # EOS again, at no cost
+        proposed[finished, 0] = eos_id
+        candidates = scores[..., None] + proposal_lp                           # [N, K, C]
         new_lengths = lengths + ~finished                                      # [N, K]
-        ranked = candidates / length_penalty(new_lengths, alpha)[..., None]
-        ranked = ranked.reshape(N, K * V)
+        ranked = (candidates / length_penalty(new_lengths, alpha)[..., None]).reshape(N, K * C)
         best = np.argpartition(-ranked, K - 1, axis=1)[:, :K]                  # [N, K] any order
         order = np.argsort(-np.take_along_axis(ranked, best, 1), axis=1, kind="stable")
         best = np.take_along_axis(best, order, 1)                              # best first
-        beam, token = best // V, best % V
-        scores = np.take_along_axis(candidates.reshape(N, K * V), best, 1)
+        beam = best // C
+        token = np.take_along_axis(proposed.reshape(N, K * C), best, 1)
+        scores = np.take_along_axis(candidates.reshape(N, K * C), best, 1)
         lengths = np.take_along_axis(new_lengths, beam, 1)
         finished = np.take_along_axis(finished, beam, 1) | (token == eos_id)
         history = np.take_along_axis(history, beam[..., None], 1)
