@@ -70,12 +70,17 @@ class GANTask(Task):
                 "d_real": _mean_probability(real_logits), "d_fake": _mean_probability(fake_logits)}
 
     def evaluate(self, loader) -> dict:
-        """D's losses and mean probabilities on held-out real images and as many fresh fakes,
-        in eval mode, keeping no caches; noise from a fixed seed, so epochs compare."""
+        """D's losses and mean probabilities on held-out real images and as many fresh fakes
+        (noise from a fixed seed, so epochs compare), keeping no caches.
+
+        G draws in eval mode; D judges each batch with that batch's statistics, as in training
+        (its running statistics average real and fake batches, which fits neither), and its
+        running statistics are put back afterwards."""
         G, D, criterion = self.gan.generator, self.gan.discriminator, self.criterion
+        running = {name: buffer.copy() for name, buffer in D.named_buffers()}
         rng = np.random.default_rng(1)
         sums, count = dict.fromkeys(("d_loss", "g_loss", "d_real", "d_fake"), 0.0), 0
-        self.gan.eval()
+        G.eval()
         with no_grad():
             for batch in loader:
                 real = batch[0] if isinstance(batch, tuple) else batch
@@ -87,7 +92,8 @@ class GANTask(Task):
                 sums["d_real"] += n * _mean_probability(real_logits)
                 sums["d_fake"] += n * _mean_probability(fake_logits)
                 count += n
-        self.gan.train()
+        G.train()
+        D.load_state_dict(running, strict=False)
         return {k: v / count for k, v in sums.items()}
 
     def sample(self, n: int = None, rng: np.random.Generator = None, noise=None) -> np.ndarray:

@@ -161,3 +161,20 @@ def test_wrong_inputs_name_the_layer_and_shapes():
     with pytest.raises(RuntimeError, match="without a matching forward"):
         gan.discriminator.backward(np.zeros((2, 1), np.float32))
 
+
+
+def test_evaluate_judges_with_batch_statistics_and_restores_the_running_ones():
+    gan = GAN(GANConfig(latent_dim=4, width=2, image_size=8))
+    task = GANTask(gan)
+    rng = np.random.default_rng(0)
+    task.step(rng.uniform(-1, 1, (4, 1, 8, 8)).astype(np.float32), gan.noise(4))
+    before = {k: v.copy() for k, v in gan.state_dict().items()}
+    real = rng.uniform(-1, 1, (6, 1, 8, 8)).astype(np.float32)
+    metrics = task.evaluate([(real[:3], None), (real[3:], None)])
+    for name, value in gan.state_dict().items():
+        np.testing.assert_array_equal(value, before[name], err_msg=name)
+    assert all(not module._caches for module in gan.modules()) and gan.training
+    with nt.no_grad():                                   # D in train mode: each batch's statistics
+        logits = np.concatenate([gan.discriminator(real[:3]), gan.discriminator(real[3:])])
+    assert metrics["d_real"] == pytest.approx(float(np.mean(1 / (1 + np.exp(-logits)))), rel=1e-5)
+    assert set(metrics) == {"d_loss", "g_loss", "d_real", "d_fake"}
