@@ -74,3 +74,28 @@ def test_single_threaded_blas_restores_the_count_even_when_nested():
             assert get() == 1
         assert get() == 1
     assert get() == before
+
+
+# ---- layers split over threads give the single-thread results bit for bit ----
+def _layer_norm_step(rng):
+    from numpy_transformer.nn import functional as F
+    x = rng.standard_normal((6, 50, 40)).astype(np.float32)
+    weight, bias = rng.standard_normal((2, 40)).astype(np.float32)
+    y, cache = F.layer_norm_forward(x, weight, bias)
+    return (y,) + F.layer_norm_backward(rng.standard_normal(x.shape).astype(np.float32), cache)
+
+
+STEPS = {"layer_norm": _layer_norm_step}
+
+
+@pytest.mark.parametrize("name", STEPS)
+def test_layers_give_the_same_bits_on_one_and_on_two_threads(name, monkeypatch):
+    from numpy_transformer.nn.functional import normalization
+    monkeypatch.setattr(normalization, "BLOCK_ELEMENTS", 256)       # many blocks
+    results = {}
+    for threads in ("1", "2"):
+        monkeypatch.setenv("OMP_NUM_THREADS", threads)
+        monkeypatch.setattr(_parallel, "MIN_PARALLEL_ELEMENTS", 0)
+        results[threads] = STEPS[name](np.random.default_rng(0))
+    for one, two in zip(results["1"], results["2"]):
+        np.testing.assert_array_equal(one, two)

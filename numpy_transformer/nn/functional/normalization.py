@@ -9,29 +9,67 @@ import math
 
 import numpy as np
 
+from ..._parallel import row_chunks, run_chunks, single_threaded_blas
+
 __all__ = ["layer_norm_forward", "layer_norm_backward", "batch_norm_forward", "batch_norm_backward"]
 
 
 # ---------------------------------------------------------------- LayerNorm
 # R rows (every leading position), D features (the product of the normalised dims).
+# Each step is a pass over memory, so the rows go in blocks that stay in the CPU cache while
+# all the steps run on them (cache blocking, not a loop over data items), and the blocks are
+# shared out among threads (`_parallel`). The blocks do not depend on the thread count, and
+# sums over rows add per-block partial sums in block order, so results do not either.
+
+BLOCK_ELEMENTS = 1 << 16         # a block of each array (256 KiB in float32) stays in L2
+
+
+def _row_dots(a, b):
+    """[rows, D], [rows, D] -> [rows]: the dot product of each row pair."""
+    return np.vecdot(a, b) if hasattr(np, "vecdot") else np.einsum("rd,rd->r", a, b)
+
+
+def _row_blocks(R, D, fn, *arrays):
+    """fn(k, start, stop) for each block k of rows start:stop, blocks spread over threads."""
+    rows = max(1, BLOCK_ELEMENTS // max(D, 1))
+
+    def run(first, last):
+        for start in range(first, last, rows):
+            fn(start // rows, start, min(start + rows, last))
+    with single_threaded_blas():      # the blocks' small products: one BLAS thread each
+        run_chunks(run, row_chunks(R, R * D, align=rows))
+    return -(-R // rows)
+
 
 def layer_norm_forward(x, weight=None, bias=None, n_dims=1, eps=1e-5):
     """Normalise x over its last `n_dims` dims: y = (x - mean) / sqrt(var + eps) * weight + bias."""
     shape, norm_shape = x.shape, x.shape[x.ndim - n_dims:]
     D = math.prod(norm_shape)
     x2 = x.reshape(-1, D)                                   # [..., *norm] -> [R, D]
-    ones = np.ones_like(x2, shape=(D,))
-    mean = (x2 @ ones) * (1.0 / D)                          # [R]
-    xhat = x2 - mean[:, None]                               # centred, scaled in place below
-    var = np.einsum("rd,rd->r", xhat, xhat) * (1.0 / D)     # [R], biased, as PyTorch
-    rstd = 1.0 / np.sqrt(var + eps)
-    xhat *= rstd[:, None]                                   # xhat = (x - mean) * rstd
-    if weight is not None:
-        y = xhat * weight.reshape(D)
-    else:
-        y = xhat.copy()
-    if bias is not None:
-        y += bias.reshape(D)
+    R = x2.shape[0]
+    w = None if weight is None else weight.reshape(D)
+    b = None if bias is None else bias.reshape(D)
+    xhat, y = np.empty_like(x2), np.empty_like(x2)         # [R, D]
+    rstd = np.empty_like(x2, shape=(R,))
+    ones = np.full_like(x2, 1.0 / D, shape=(D,))           # x @ ones = the row means
+
+    def block(k, start, stop):
+        xb, hb, yb, sb = x2[start:stop], xhat[start:stop], y[start:stop], rstd[start:stop]
+        mean = xb @ ones                                    # [rows]
+        np.subtract(xb, mean[:, None], out=hb)              # centred
+        var = _row_dots(hb, hb)                             # sum of squares, then / D: biased
+        var *= 1.0 / D
+        var += eps
+        np.sqrt(var, out=sb)
+        np.divide(1.0, sb, out=sb)                          # rstd = 1 / sqrt(var + eps)
+        hb *= sb[:, None]                                   # xhat = (x - mean) * rstd
+        if w is not None:
+            np.multiply(hb, w, out=yb)
+        else:
+            yb[...] = hb
+        if b is not None:
+            yb += b
+    _row_blocks(R, D, block)
     return y.reshape(shape), (xhat, rstd, weight, bias is not None, norm_shape)
 
 
@@ -41,15 +79,37 @@ def layer_norm_backward(dy, cache):
     xhat, rstd, weight, has_bias, norm_shape = cache
     R, D = xhat.shape
     dy2 = dy.reshape(R, D)
-    dweight = np.einsum("rd,rd->d", dy2, xhat).reshape(norm_shape) if weight is not None else None
-    dbias = (np.ones_like(xhat, shape=(R,)) @ dy2).reshape(norm_shape) if has_bias else None
-    g = dy2 * weight.reshape(D) if weight is not None else dy2.copy()     # [R, D], becomes dx
-    mean_g = (g @ np.ones_like(xhat, shape=(D,))) * (1.0 / D)              # [R]
-    mean_gx = np.einsum("rd,rd->r", g, xhat) * (1.0 / D)                   # [R]
-    g -= xhat * mean_gx[:, None]
-    g -= mean_g[:, None]
-    g *= rstd[:, None]
-    return g.reshape(dy.shape), dweight, dbias
+    w = None if weight is None else weight.reshape(D)
+    dx = np.empty_like(xhat)                                # [R, D]
+    rows = max(1, BLOCK_ELEMENTS // max(D, 1))
+    n_blocks = -(-R // rows)
+    dweight_parts = np.empty_like(xhat, shape=(n_blocks, D)) if w is not None else None
+    dbias_parts = np.empty_like(xhat, shape=(n_blocks, D)) if has_bias else None
+    row_ones = np.ones_like(xhat, shape=(rows,))            # ones @ a = the sum of a's rows
+    feature_means = np.full_like(xhat, 1.0 / D, shape=(D,))   # a @ this = the row means
+
+    def block(k, start, stop):
+        g, hb, dyb, sb = dx[start:stop], xhat[start:stop], dy2[start:stop], rstd[start:stop]
+        ones = row_ones[:stop - start]
+        if dbias_parts is not None:
+            np.matmul(ones, dyb, out=dbias_parts[k])        # this block's sum of dy
+        if w is not None:
+            np.multiply(dyb, hb, out=g)                     # dy * xhat (g is scratch here)
+            np.matmul(ones, g, out=dweight_parts[k])        # this block's sum of dy * xhat
+            np.multiply(dyb, w, out=g)                      # g = dy * weight
+        else:
+            g[...] = dyb
+        mean_g = g @ feature_means                          # [rows]
+        mean_gx = _row_dots(g, hb)                          # [rows], then / D
+        mean_gx *= 1.0 / D
+        scratch = np.multiply(hb, mean_gx[:, None])
+        g -= scratch                                        # g - xhat * mean(g xhat)
+        g -= mean_g[:, None]                                #   - mean(g)
+        g *= sb[:, None]                                    # times rstd
+    _row_blocks(R, D, block)
+    dweight = None if w is None else dweight_parts.sum(axis=0).reshape(norm_shape)
+    dbias = None if not has_bias else dbias_parts.sum(axis=0).reshape(norm_shape)
+    return dx.reshape(dy.shape), dweight, dbias
 
 
 # ---------------------------------------------------------------- BatchNorm
