@@ -85,13 +85,24 @@ def _layer_norm_step(rng):
     return (y,) + F.layer_norm_backward(rng.standard_normal(x.shape).astype(np.float32), cache)
 
 
-STEPS = {"layer_norm": _layer_norm_step}
+def _gelu_step(approximate):
+    def step(rng):
+        from numpy_transformer.nn import functional as F
+        x = rng.standard_normal((7, 300)).astype(np.float32)
+        y, cache = F.gelu_forward(x, approximate)
+        return y, F.gelu_backward(rng.standard_normal(x.shape).astype(np.float32), cache)
+    return step
+
+
+STEPS = {"layer_norm": _layer_norm_step, "gelu": _gelu_step("none"),
+         "gelu_tanh": _gelu_step("tanh")}
 
 
 @pytest.mark.parametrize("name", STEPS)
 def test_layers_give_the_same_bits_on_one_and_on_two_threads(name, monkeypatch):
-    from numpy_transformer.nn.functional import normalization
+    from numpy_transformer.nn.functional import _special, normalization
     monkeypatch.setattr(normalization, "BLOCK_ELEMENTS", 256)       # many blocks
+    monkeypatch.setattr(_special, "BLOCK_BYTES", 1024)
     results = {}
     for threads in ("1", "2"):
         monkeypatch.setenv("OMP_NUM_THREADS", threads)
