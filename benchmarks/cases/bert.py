@@ -62,3 +62,62 @@ def bert_train_step(lib):
 @case("BERT train step 6x50 d256 L6 h4 p0", target=1.0)
 def bert_train_step_no_dropout(lib):
     return _bert_step(lib, dropout=0.0)
+
+
+def profile_layers(dropout: float = 0.1, steps: int = 20) -> dict:
+    """Milliseconds per step inside each layer kind of our BERT (exclusive of its children),
+    and in the loss and AdamW: where a training step's time goes."""
+    import time
+    from collections import defaultdict
+    from numpy_transformer.models.bert import BERT, BERTConfig
+    import numpy_transformer as nt
+    config = BERTConfig(vocab_size=VOCAB, dropout=dropout)
+    inputs, labels, where = _batch(config)
+    model, criterion = BERT(config), nt.nn.CrossEntropyLoss()
+    optimizer = nt.optim.AdamW(model.parameters(), lr=1e-4)
+    totals, open_calls = defaultdict(float), []
+
+    def timed(fn, key):
+        def call(*args, **kwargs):
+            open_calls.append(0.0)                     # time spent in children of this call
+            started = time.perf_counter()
+            out = fn(*args, **kwargs)
+            spent = time.perf_counter() - started
+            totals[key] += spent - open_calls.pop()
+            if open_calls:
+                open_calls[-1] += spent
+            return out
+        return call
+
+    for module in [*model.modules(), criterion]:
+        for method in ("forward", "backward"):
+            object.__setattr__(module, method, timed(getattr(module, method),
+                                                     f"{type(module).__name__}.{method}"))
+    optimizer.step = timed(optimizer.step, "AdamW.step")
+    optimizer.zero_grad = timed(optimizer.zero_grad, "AdamW.zero_grad")
+
+    def step():
+        optimizer.zero_grad()
+        criterion(model(inputs, masked_positions=where), labels[where])
+        model.backward(criterion.backward())
+        optimizer.step()
+
+    for _ in range(3):
+        step()
+    totals.clear()
+    started = time.perf_counter()
+    for _ in range(steps):
+        step()
+    per_step = {k: v / steps * 1e3 for k, v in totals.items()}
+    per_step["total"] = (time.perf_counter() - started) / steps * 1e3
+    return per_step
+
+
+if __name__ == "__main__":       # python -m benchmarks.cases.bert: the profile of our step
+    import sys
+    profile = profile_layers(float(sys.argv[1]) if len(sys.argv) > 1 else 0.1)
+    total = profile.pop("total")
+    print(f"our BERT training step: {total:.1f} ms")
+    for key, ms in sorted(profile.items(), key=lambda item: -item[1]):
+        if ms >= 0.05:
+            print(f"  {key:<32}{ms:8.2f} ms {100 * ms / total:5.1f}%")
