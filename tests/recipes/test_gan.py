@@ -31,17 +31,20 @@ class TinyMNIST(MNIST):
         self.data, self.targets = self.arrays
 
 
-@pytest.fixture(autouse=True)
-def tiny_mnist(monkeypatch):
+@pytest.fixture(autouse=True, scope="module")
+def tiny_mnist():
     import numpy_transformer.recipes.gan as gan_recipe
     import numpy_transformer.recipes.mnist as mnist_recipe
-    monkeypatch.setattr(gan_recipe, "MNIST", TinyMNIST)
-    monkeypatch.setattr(mnist_recipe, "MNIST", TinyMNIST)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gan_recipe, "MNIST", TinyMNIST)
+        patch.setattr(mnist_recipe, "MNIST", TinyMNIST)
+        yield
 
 
-@pytest.fixture
-def runs(tmp_path):
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
     """A tiny GAN trained 4 steps (evaluated every 2) and a tiny CNN trained 2 steps."""
+    tmp_path = tmp_path_factory.mktemp("runs")
     assert main(["train", "gan-mnist", "--steps", "4", "--eval-every", "2", *TINY_GAN,
                  "--out", str(tmp_path / "gan")]) == 0
     assert main(["train", "cnn-mnist", "--steps", "2", "--batch-size", "16", "--no-progress",
