@@ -115,24 +115,27 @@ def max_pool2d_backward(dy, cache):
     """dy [N, C, OH, OW] (or (dy, None) with return_indices) -> dx [N, C, H, W]: each window's
     gradient goes to its first maximal element; overlapping windows add up.
 
-    Offsets are visited in order; `unclaimed` is the gradient of the windows whose maximum has
-    not been met yet. (A non-finite dy spreads NaN over its window: masks multiply.)"""
+    Offsets are visited in order; an offset `claims` the windows whose maximum it holds and no
+    earlier offset held (`seen`). (A non-finite dy spreads NaN over its window: masks multiply.)"""
     if isinstance(dy, tuple):
         dy = dy[0]
     xp, y, geo = cache
     dxp, disjoint = _scatter_buffer(xp.shape, geo, dy)
-    unclaimed = dy.copy()
     offsets = _offsets(geo)
+    seen = None                                               # windows claimed so far
     for k, (i, j) in enumerate(offsets):
         window = _window(geo, i, j)
-        is_max = xp[window] == y
-        if disjoint:
-            share = np.multiply(unclaimed, is_max, out=dxp[window])
+        claims = xp[window] == y
+        if seen is None:
+            seen = claims.copy() if len(offsets) > 1 else None
         else:
-            share = unclaimed * is_max
-            dxp[window] += share
-        if k + 1 < len(offsets):
-            unclaimed -= share                                # exactly 0 where claimed
+            np.greater(claims, seen, out=claims)              # claims and not seen
+            if k + 1 < len(offsets):
+                seen |= claims
+        if disjoint:
+            np.multiply(dy, claims, out=dxp[window])
+        else:
+            dxp[window] += dy * claims
     return _crop(dxp, geo)
 
 
