@@ -245,8 +245,8 @@ class GPT(nn.Module):
     def _check(self, idx, kv_cache) -> int:
         """Raise at a wrong input; returns the position of idx's first token."""
         check_int(self, idx)
-        if idx.ndim != 2:
-            raise ValueError(f"{self._describe()} expects token ids [B, T], got shape "
+        if idx.ndim != 2 or idx.shape[1] == 0:
+            raise ValueError(f"{self._describe()} expects token ids [B, T] with T >= 1, got shape "
                              f"{tuple(idx.shape)}")
         start = 0 if kv_cache is None else kv_cache.length
         T, limit = idx.shape[1], self.config.block_size

@@ -144,8 +144,10 @@ def test_wrong_inputs_are_named():
     model = GPT(tiny())
     with pytest.raises(TypeError, match=r"GPT\(vocab_size=11.*needs integer input"):
         model(np.zeros((2, 3), np.float32))
-    with pytest.raises(ValueError, match=r"expects token ids \[B, T\], got shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"expects token ids \[B, T\] with T >= 1, got shape \(3,\)"):
         model(np.zeros(3, np.int64))
+    with pytest.raises(ValueError, match=r"got shape \(2, 0\)"):
+        model.generate(np.zeros((2, 0), np.int64), 3)
     with pytest.raises(ValueError, match="length 9.*longer than block_size=8"):
         model(np.zeros((1, 9), np.int64))
     with pytest.raises(IndexError, match="id 11"):
