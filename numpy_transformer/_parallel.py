@@ -17,8 +17,8 @@ import threading
 
 import numpy as np
 
-__all__ = ["num_threads", "parallel_for", "parallel_rows", "row_chunks", "run_chunks",
-           "blas_thread_control", "single_threaded_blas", "MIN_PARALLEL_ELEMENTS"]
+__all__ = ["num_threads", "parallel_for", "parallel_rows", "parallel_blocks", "parallel_slices",
+           "parallel_copy", "row_chunks", "run_chunks", "blas_thread_control", "single_threaded_blas", "MIN_PARALLEL_ELEMENTS"]
 
 # Below this many elements (in all the jobs together), threads cost more than they save.
 MIN_PARALLEL_ELEMENTS = 1 << 18
@@ -133,6 +133,53 @@ def parallel_rows(fn, *arrays, size: int = None, min_elements: int = None, align
         return
     run_chunks(lambda start, stop: fn(*(None if a is None else a[start:stop] for a in arrays)),
                chunks)
+
+
+def parallel_blocks(fn, n_rows: int, row_size: int, block_size: int = 1 << 16) -> None:
+    """fn(start, stop) over blocks of rows of about `block_size` elements (cache blocking: every
+    step of fn runs on a block that stays in cache), the blocks shared out among threads.
+
+    The blocks do not depend on the thread count, so neither do per-block results."""
+    rows = max(1, block_size // max(row_size, 1))
+
+    def run(first, last):
+        for start in range(first, last, rows):
+            fn(start, min(start + rows, last))
+    run_chunks(run, row_chunks(n_rows, n_rows * row_size, align=rows))
+
+
+def parallel_slices(fn, *arrays, axis: int = None, size: int = None) -> None:
+    """fn(*slices) over ranges of one axis of same-rank arrays, one range per thread.
+
+    `axis`: the axis to split (default: the first one at least as long as the thread count);
+    an array of length 1 there (a broadcast operand), None or a scalar is passed whole. For work
+    whose every slice is independent (copies, elementwise steps, per-image loops); results are
+    those of fn(*arrays). `size`: the work's element count (default: the first array's size)."""
+    first = arrays[0]
+    threads = num_threads()
+    if axis is None:
+        axis = next((a for a, n in enumerate(first.shape) if n >= threads), 0)
+    if first.ndim == 0:
+        fn(*arrays)
+        return
+    n = first.shape[axis]
+    chunks = row_chunks(n, first.size if size is None else size)
+    if len(chunks) == 1:
+        fn(*arrays)
+        return
+
+    def piece(a, start, stop):
+        if getattr(a, "ndim", 0) == 0 or a.shape[axis] == 1:
+            return a
+        return a[(slice(None),) * axis + (slice(start, stop),)]
+    run_chunks(lambda start, stop: fn(*(None if a is None else piece(a, start, stop)
+                                        for a in arrays)), chunks)
+
+
+def parallel_copy(dst, src) -> None:
+    """np.copyto(dst, src), split over threads when big (src broadcasts to dst)."""
+    src = np.broadcast_to(src, dst.shape) if np.shape(src) != dst.shape else src
+    parallel_slices(np.copyto, dst, src)
 
 
 # ---- OpenBLAS's thread count ----

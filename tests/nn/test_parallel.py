@@ -94,8 +94,23 @@ def _gelu_step(approximate):
     return step
 
 
+def _conv_step(x_shape, out_channels, **options):
+    def step(rng):
+        from numpy_transformer.nn import functional as F
+        x = rng.standard_normal(x_shape).astype(np.float32)
+        w = rng.standard_normal((out_channels, x_shape[1], 3, 3)).astype(np.float32)
+        y, cache = F.conv2d_forward(x, w, np.ones(out_channels, np.float32), **options)
+        grads = F.conv2d_backward(rng.standard_normal(y.shape).astype(np.float32), cache)
+        z, cache = F.conv_transpose2d_forward(y, w, None, **options)
+        return (y, z) + grads + F.conv_transpose2d_backward(np.ones_like(z), cache)
+    return step
+
+
 STEPS = {"layer_norm": _layer_norm_step, "gelu": _gelu_step("none"),
-         "gelu_tanh": _gelu_step("tanh")}
+         "gelu_tanh": _gelu_step("tanh"),
+         "conv2d rows": _conv_step((5, 3, 20, 20), 4, padding=1),        # [C, N, H, W] inside
+         "conv2d short rows": _conv_step((5, 3, 7, 7), 4, stride=2),     # [C, H, W, N] inside
+         }
 
 
 @pytest.mark.parametrize("name", STEPS)

@@ -18,6 +18,8 @@ from collections import namedtuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..._parallel import row_chunks, run_chunks
+
 __all__ = ["conv2d_forward", "conv2d_backward", "conv_transpose2d_forward",
            "conv_transpose2d_backward", "conv_output_size"]
 
@@ -102,24 +104,50 @@ def _internal_shape(channels, batch, hw, layout):
     return (channels, *hw, batch) if layout == "HWN" else (channels, batch, *hw)
 
 
+def _batch(a, layout, start, stop):
+    """The images start:stop of an internal [C, ...] array or columns [C, KH, KW, ...]."""
+    axis = a.ndim - 3 if layout == "NHW" else a.ndim - 1
+    return a[(slice(None),) * axis + (slice(start, stop),)]
+
+
+def _over_batch(fn, batch, size):
+    """fn(start, stop) over ranges of images, one range per thread when the work (`size`
+    elements) is big: the copies below are independent per image, so results are the same."""
+    run_chunks(fn, row_chunks(batch, size))
+
+
 def _to_internal(x, layout, pads=((0, 0), (0, 0))):
     """[N, C, H, W] -> contiguous internal [C, ...] array, zero padded by ((t, b), (l, r))."""
     (top, bottom), (left, right) = pads
     N, C, H, W = x.shape
-    moved = x.transpose(_FROM_NCHW[layout])
-    if top == bottom == left == right == 0:
-        return np.ascontiguousarray(moved)
-    shape = _internal_shape(C, N, (H + top + bottom, W + left + right), layout)
-    xp = np.zeros_like(x, shape=shape, order="C")
-    xp[_spatial(layout, slice(top, top + H), slice(left, left + W))] = moved
+    xp = np.empty_like(x, shape=_internal_shape(C, N, (H + top + bottom, W + left + right), layout),
+                       order="C")
+    padded = top or bottom or left or right
+    interior = _spatial(layout, slice(top, top + H), slice(left, left + W))
+
+    def move(start, stop):
+        part = _batch(xp, layout, start, stop)
+        if padded:
+            part.fill(0)
+        part[interior] = x[start:stop].transpose(_FROM_NCHW[layout])
+    _over_batch(move, N, xp.size)
     return xp
 
 
 def _to_nchw(a, layout, bias=None):
-    """Internal [C, ...] array (any strides) -> contiguous [N, C, H, W]; adds bias [C] into `a`."""
-    if bias is not None:
-        a += bias.reshape(-1, 1, 1, 1)                              # in place, in the internal order
-    return np.ascontiguousarray(a.transpose(_TO_NCHW[layout]))
+    """Internal [C, ...] array (any strides) -> contiguous [N, C, H, W], plus bias [C] if given."""
+    C, N = a.shape[0], a.shape[1] if layout == "NHW" else a.shape[3]
+    hw = a.shape[2:] if layout == "NHW" else a.shape[1:3]
+    y = np.empty_like(a, shape=(N, C, *hw), order="C")
+
+    def move(start, stop):
+        part = _batch(a, layout, start, stop).transpose(_TO_NCHW[layout])
+        if bias is None:
+            np.copyto(y[start:stop], part)
+        else:
+            np.add(part, bias.reshape(-1, 1, 1), out=y[start:stop])
+    _over_batch(move, N, y.size)
+    return y
 
 
 def _window_slices(geo, i: int, j: int):
@@ -140,7 +168,12 @@ def _im2col(x, geo, layout):
         windows = sliding_window_view(xp, span, axis=(1, 2))[:, rows, columns, :, ::dh, ::dw]
     else:                                                           # [C, N, OH, OW, KH, KW]
         windows = sliding_window_view(xp, span, axis=(2, 3))[:, :, rows, columns, ::dh, ::dw]
-    return np.ascontiguousarray(windows.transpose(0, 4, 5, 1, 2, 3))  # kernel axes after C
+    windows = windows.transpose(0, 4, 5, 1, 2, 3)                    # kernel axes after C
+    cols = np.empty_like(xp, shape=windows.shape, order="C")
+    _over_batch(lambda start, stop: np.copyto(_batch(cols, layout, start, stop),
+                                              _batch(windows, layout, start, stop)),
+                x.shape[0], cols.size)
+    return cols
 
 
 def _col2im(cols, geo, layout):
@@ -151,10 +184,15 @@ def _col2im(cols, geo, layout):
     (top, bottom), (left, right) = geo.pads
     H, W = geo.in_hw
     shape = _internal_shape(C, N, (H + top + bottom, W + left + right), layout)
-    dxp = np.zeros_like(cols, shape=shape, order="C")
-    for i in range(KH):
-        for j in range(KW):
-            dxp[_spatial(layout, *_window_slices(geo, i, j))] += cols[:, i, j]
+    dxp = np.empty_like(cols, shape=shape, order="C")
+
+    def add(start, stop):
+        part, cols_part = _batch(dxp, layout, start, stop), _batch(cols, layout, start, stop)
+        part.fill(0)
+        for i in range(KH):
+            for j in range(KW):
+                part[_spatial(layout, *_window_slices(geo, i, j))] += cols_part[:, i, j]
+    _over_batch(add, N, cols.size)
     return dxp[_spatial(layout, slice(top, top + H), slice(left, left + W))]
 
 

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ..._parallel import row_chunks, run_chunks, single_threaded_blas
+from ..._parallel import parallel_blocks, single_threaded_blas
 
 __all__ = ["layer_norm_forward", "layer_norm_backward", "batch_norm_forward", "batch_norm_backward"]
 
@@ -29,16 +29,11 @@ def _row_dots(a, b):
     return np.vecdot(a, b) if hasattr(np, "vecdot") else np.einsum("rd,rd->r", a, b)
 
 
-def _row_blocks(R, D, fn, *arrays):
-    """fn(k, start, stop) for each block k of rows start:stop, blocks spread over threads."""
+def _row_blocks(R, D, fn):
+    """fn(k, start, stop) for each block k of rows start:stop, the blocks spread over threads."""
     rows = max(1, BLOCK_ELEMENTS // max(D, 1))
-
-    def run(first, last):
-        for start in range(first, last, rows):
-            fn(start // rows, start, min(start + rows, last))
     with single_threaded_blas():      # the blocks' small products: one BLAS thread each
-        run_chunks(run, row_chunks(R, R * D, align=rows))
-    return -(-R // rows)
+        parallel_blocks(lambda start, stop: fn(start // rows, start, stop), R, D, BLOCK_ELEMENTS)
 
 
 def layer_norm_forward(x, weight=None, bias=None, n_dims=1, eps=1e-5):
