@@ -18,7 +18,8 @@ import threading
 import numpy as np
 
 __all__ = ["num_threads", "parallel_for", "parallel_rows", "parallel_blocks", "parallel_slices",
-           "parallel_copy", "row_chunks", "run_chunks", "blas_thread_control", "single_threaded_blas", "MIN_PARALLEL_ELEMENTS"]
+           "parallel_copy", "parallel_ufunc", "row_chunks", "run_chunks", "blas_thread_control",
+           "single_threaded_blas", "MIN_PARALLEL_ELEMENTS"]
 
 # Below this many elements (in all the jobs together), threads cost more than they save.
 MIN_PARALLEL_ELEMENTS = 1 << 18
@@ -149,31 +150,40 @@ def parallel_blocks(fn, n_rows: int, row_size: int, block_size: int = 1 << 16) -
 
 
 def parallel_slices(fn, *arrays, axis: int = None, size: int = None) -> None:
-    """fn(*slices) over ranges of one axis of same-rank arrays, one range per thread.
+    """fn(*slices) over ranges of one axis of the first array, one range per thread.
 
-    `axis`: the axis to split (default: the first one at least as long as the thread count);
-    an array of length 1 there (a broadcast operand), None or a scalar is passed whole. For work
-    whose every slice is independent (copies, elementwise steps, per-image loops); results are
-    those of fn(*arrays). `size`: the work's element count (default: the first array's size)."""
+    Arrays line up from the right as in broadcasting: one without that axis, or of length 1
+    there (a broadcast operand), a scalar or None is passed whole. `axis` (of the first array):
+    default the first one at least as long as the thread count. For work whose every slice is
+    independent (copies, elementwise steps, per-image loops), so that results are those of
+    fn(*arrays). `size`: the work's element count (default: the first array's size)."""
     first = arrays[0]
-    threads = num_threads()
-    if axis is None:
-        axis = next((a for a, n in enumerate(first.shape) if n >= threads), 0)
     if first.ndim == 0:
         fn(*arrays)
         return
-    n = first.shape[axis]
-    chunks = row_chunks(n, first.size if size is None else size)
+    if axis is None:
+        axis = next((a for a, n in enumerate(first.shape) if n >= num_threads()), 0)
+    chunks = row_chunks(first.shape[axis], first.size if size is None else size)
     if len(chunks) == 1:
         fn(*arrays)
         return
 
     def piece(a, start, stop):
-        if getattr(a, "ndim", 0) == 0 or a.shape[axis] == 1:
+        at = axis - (first.ndim - getattr(a, "ndim", 0))     # the same axis in a
+        if a is None or at < 0 or a.shape[at] == 1:
             return a
-        return a[(slice(None),) * axis + (slice(start, stop),)]
-    run_chunks(lambda start, stop: fn(*(None if a is None else piece(a, start, stop)
-                                        for a in arrays)), chunks)
+        return a[(slice(None),) * at + (slice(start, stop),)]
+    run_chunks(lambda start, stop: fn(*(piece(a, start, stop) for a in arrays)), chunks)
+
+
+def parallel_ufunc(ufunc, *inputs, out=None):
+    """ufunc(*inputs, out=out) in pieces over threads when big; `out` (default: a new array
+    like the first input) is returned. Inputs broadcast to the first one's shape."""
+    first = inputs[0]
+    if out is None:
+        out = np.empty_like(first)
+    parallel_slices(lambda o, *parts: ufunc(*parts, out=o), out, *inputs)
+    return out
 
 
 def parallel_copy(dst, src) -> None:

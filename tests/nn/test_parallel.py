@@ -45,6 +45,34 @@ def test_parallel_rows_runs_row_ranges_on_two_threads_with_the_whole_result(two_
     assert len(threads) == 2
 
 
+def test_parallel_slices_passes_broadcast_operands_whole(two_threads, monkeypatch):
+    monkeypatch.setattr(_parallel, "MIN_PARALLEL_ELEMENTS", 0)
+    x = np.arange(24.0).reshape(6, 4)
+    bias, column = np.arange(4.0), np.arange(6.0)[:, None]
+    shapes = []
+
+    def add(out, x, bias, column):
+        shapes.append((out.shape, bias.shape, column.shape))
+        np.add(x + bias, column, out=out)
+    out = np.empty_like(x)
+    _parallel.parallel_slices(add, out, x, bias, column)
+    np.testing.assert_array_equal(out, x + bias + column)
+    assert sorted(shapes) == [((3, 4), (4,), (3, 1))] * 2
+    np.testing.assert_array_equal(_parallel.parallel_ufunc(np.maximum, x - 10, 0), np.maximum(x - 10, 0))
+
+
+def test_parallel_blocks_visit_every_block_once_with_the_same_blocks_on_any_thread_count(
+        monkeypatch):
+    monkeypatch.setattr(_parallel, "MIN_PARALLEL_ELEMENTS", 0)
+    seen = {}
+    for threads in ("1", "2", "3"):
+        monkeypatch.setenv("OMP_NUM_THREADS", threads)
+        blocks = []
+        _parallel.parallel_blocks(lambda a, b: blocks.append((a, b)), 10, 3, block_size=9)
+        seen[threads] = sorted(blocks)
+    assert seen["1"] == seen["2"] == seen["3"] == [(0, 3), (3, 6), (6, 9), (9, 10)]
+
+
 def test_work_submitted_from_a_worker_runs_inline_instead_of_deadlocking(two_threads):
     inner_threads = []
 
@@ -106,7 +134,19 @@ def _conv_step(x_shape, out_channels, **options):
     return step
 
 
-STEPS = {"layer_norm": _layer_norm_step, "gelu": _gelu_step("none"),
+def _relu_max_pool_step(rng):
+    from numpy_transformer.nn import functional as F
+    x = np.maximum(rng.standard_normal((6, 3, 9, 9)).astype(np.float32), 0)   # ties at 0
+    y, cache = F.relu_forward(x)
+    dx = F.relu_backward(rng.standard_normal(x.shape).astype(np.float32), cache)
+    results = [y, dx]
+    for options in (dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)):
+        z, cache = F.max_pool2d_forward(x, **options)
+        results += [z, F.max_pool2d_backward(rng.standard_normal(z.shape).astype(np.float32), cache)]
+    return results
+
+
+STEPS = {"layer_norm": _layer_norm_step, "relu and max_pool2d": _relu_max_pool_step, "gelu": _gelu_step("none"),
          "gelu_tanh": _gelu_step("tanh"),
          "conv2d rows": _conv_step((5, 3, 20, 20), 4, padding=1),        # [C, N, H, W] inside
          "conv2d short rows": _conv_step((5, 3, 7, 7), 4, stride=2),     # [C, H, W, N] inside

@@ -21,12 +21,14 @@ def _all_ones_where(mask, ints):
     return np.negative(mask.view(np.uint8), dtype=ints)
 
 
-def where_zero(mask, a):
-    """np.where(mask, a, 0) in a's floating dtype; mask a bool array of a's shape."""
+def where_zero(mask, a, out=None):
+    """np.where(mask, a, 0) in a's floating dtype; mask a bool array of a's shape.
+    `out`: an array like `a` to write into."""
     ints = np.dtype(f"i{a.itemsize}")
-    out = _all_ones_where(mask, ints)
-    np.bitwise_and(out, a.view(ints), out=out)
-    return out.view(a.dtype)
+    bits = None if out is None else out.view(ints)
+    bits = np.negative(mask.view(np.uint8), dtype=ints, out=bits)   # -1 (all bits) where mask
+    np.bitwise_and(bits, a.view(ints), out=bits)
+    return bits.view(a.dtype)
 
 
 def where_select(mask, a, b, dtype):

@@ -6,6 +6,7 @@ position, form a strided view of the padded input. Pooling is a loop over these 
 """
 import numpy as np
 
+from ..._parallel import parallel_slices
 from .conv import Geometry, _pair, _window_slices
 
 __all__ = ["max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward",
@@ -60,6 +61,16 @@ def _window(geo, i, j):
     return (Ellipsis, *_window_slices(geo, i, j))
 
 
+def _by_image(fn, *arrays):
+    """fn(*arrays) in pieces along the longest leading axis (images or channels: never H or W),
+    one piece per thread when big; the windows of different images are independent."""
+    lead = arrays[0].shape[:-2]
+    if not lead:
+        fn(*arrays)
+        return
+    parallel_slices(fn, *arrays, axis=max(range(len(lead)), key=lambda a: lead[a]))
+
+
 def _offsets(geo):
     kh, kw = geo.kernel
     return [(i, j) for i in range(kh) for j in range(kw)]
@@ -82,9 +93,13 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_
     geo = _pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
     xp = _pad(x, geo.pads, -np.inf)
     offsets = _offsets(geo)
-    y = xp[_window(geo, *offsets[0])].copy()
-    for i, j in offsets[1:]:
-        np.maximum(y, xp[_window(geo, i, j)], out=y)   # NaN propagates, as in PyTorch
+    y = np.empty_like(x, shape=x.shape[:-2] + geo.out_hw)
+
+    def pool(xp, y):
+        np.copyto(y, xp[_window(geo, *offsets[0])])
+        for i, j in offsets[1:]:
+            np.maximum(y, xp[_window(geo, i, j)], out=y)   # NaN propagates, as in PyTorch
+    _by_image(pool, xp, y)
     cache = (xp, y, geo)
     if return_indices:
         return (y, _flat_indices(_argmax_offsets(xp, y, geo), geo)), cache
@@ -122,20 +137,23 @@ def max_pool2d_backward(dy, cache):
     xp, y, geo = cache
     dxp, disjoint = _scatter_buffer(xp.shape, geo, dy)
     offsets = _offsets(geo)
-    seen = None                                               # windows claimed so far
-    for k, (i, j) in enumerate(offsets):
-        window = _window(geo, i, j)
-        claims = xp[window] == y
-        if seen is None:
-            seen = claims.copy() if len(offsets) > 1 else None
-        else:
-            np.greater(claims, seen, out=claims)              # claims and not seen
-            if k + 1 < len(offsets):
-                seen |= claims
-        if disjoint:
-            np.multiply(dy, claims, out=dxp[window])
-        else:
-            dxp[window] += dy * claims
+
+    def scatter(xp, y, dy, dxp):
+        seen = None                                           # windows claimed so far
+        for k, (i, j) in enumerate(offsets):
+            window = _window(geo, i, j)
+            claims = xp[window] == y
+            if seen is None:
+                seen = claims.copy() if len(offsets) > 1 else None
+            else:
+                np.greater(claims, seen, out=claims)          # claims and not seen
+                if k + 1 < len(offsets):
+                    seen |= claims
+            if disjoint:
+                np.multiply(dy, claims, out=dxp[window])
+            else:
+                dxp[window] += dy * claims
+    _by_image(scatter, xp, y, dy, dxp)
     return _crop(dxp, geo)
 
 
