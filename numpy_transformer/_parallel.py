@@ -94,8 +94,10 @@ def row_chunks(n_rows: int, size: int, min_elements: int = None, align: int = 1)
     `n_rows` rows; one range (0, n_rows) when the work is too small or threads are off.
     Boundaries are multiples of `align` rows (e.g. so that a cache-blocked loop keeps its blocks)."""
     limit = MIN_PARALLEL_ELEMENTS if min_elements is None else min_elements
-    threads = min(num_threads(), max(n_rows // max(align, 1), 1))
-    if threads <= 1 or size < limit or in_worker():
+    if size < limit or n_rows < 2 * align:               # small work: no thread hand-off at all
+        return [(0, n_rows)]
+    threads = min(num_threads(), n_rows // max(align, 1))
+    if threads <= 1 or in_worker():
         return [(0, n_rows)]
     units = -(-n_rows // align)
     bounds = [min(n_rows, (units * k // threads) * align) for k in range(threads + 1)]
@@ -158,12 +160,13 @@ def parallel_slices(fn, *arrays, axis: int = None, size: int = None) -> None:
     independent (copies, elementwise steps, per-image loops), so that results are those of
     fn(*arrays). `size`: the work's element count (default: the first array's size)."""
     first = arrays[0]
-    if first.ndim == 0:
+    size = first.size if size is None else size
+    if first.ndim == 0 or size < MIN_PARALLEL_ELEMENTS:
         fn(*arrays)
         return
     if axis is None:
         axis = next((a for a, n in enumerate(first.shape) if n >= num_threads()), 0)
-    chunks = row_chunks(first.shape[axis], first.size if size is None else size)
+    chunks = row_chunks(first.shape[axis], size)
     if len(chunks) == 1:
         fn(*arrays)
         return
