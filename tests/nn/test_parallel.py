@@ -146,7 +146,18 @@ def _relu_max_pool_step(rng):
     return results
 
 
-STEPS = {"layer_norm": _layer_norm_step, "relu and max_pool2d": _relu_max_pool_step, "gelu": _gelu_step("none"),
+def _batch_norm_step(rng):
+    from numpy_transformer.nn import functional as F
+    x = rng.standard_normal((6, 5, 7, 3)).astype(np.float32)
+    weight, bias = rng.standard_normal((2, 5)).astype(np.float32)
+    running = [np.zeros(5, np.float32), np.ones(5, np.float32)]
+    y, cache = F.batch_norm_forward(x, weight, bias, *running, training=True)
+    results = [y, *running, *F.batch_norm_backward(np.ones_like(x), cache)]
+    y, cache = F.batch_norm_forward(x, weight, bias, *running, training=False)
+    return results + [y, *F.batch_norm_backward(np.ones_like(x), cache)]
+
+
+STEPS = {"layer_norm": _layer_norm_step, "batch_norm": _batch_norm_step, "relu and max_pool2d": _relu_max_pool_step, "gelu": _gelu_step("none"),
          "gelu_tanh": _gelu_step("tanh"),
          "conv2d rows": _conv_step((5, 3, 20, 20), 4, padding=1),        # [C, N, H, W] inside
          "conv2d short rows": _conv_step((5, 3, 7, 7), 4, stride=2),     # [C, H, W, N] inside

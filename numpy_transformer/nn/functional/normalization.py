@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ..._parallel import parallel_blocks, single_threaded_blas
+from ..._parallel import parallel_blocks, parallel_slices, single_threaded_blas
 
 __all__ = ["layer_norm_forward", "layer_norm_backward", "batch_norm_forward", "batch_norm_backward"]
 
@@ -118,6 +118,14 @@ def _channel_sums(a3):
     return (ones @ a3.reshape(N, C * L)).reshape(C, L).sum(axis=1)
 
 
+def _by_channel(fn, *arrays):
+    """fn(*arrays) in pieces over ranges of channels, one per thread when big: every array is
+    [N, C, L] or a per-channel [1, C, 1], and channels are independent, so the results are
+    those of one call."""
+    with single_threaded_blas():      # each piece's small products: one BLAS thread each
+        parallel_slices(fn, *arrays, axis=1)
+
+
 def batch_norm_forward(x, weight=None, bias=None, running_mean=None, running_var=None,
                        training=True, momentum=0.1, eps=1e-5):
     """Normalise each channel (axis 1) over the batch and every other axis, then scale and shift.
@@ -128,10 +136,16 @@ def batch_norm_forward(x, weight=None, bias=None, running_mean=None, running_var
     N, C, L = x.shape[0], x.shape[1], math.prod(x.shape[2:])
     x3 = x.reshape(N, C, L)                                 # [N, C, *] -> [N, C, L]
     M = N * L
+    centered = np.empty_like(x3)
     if training:
-        mean = _channel_sums(x3) * (1.0 / M)                # [C]
-        centered = x3 - mean[:, None]
-        var = np.einsum("ncl,ncl->c", centered, centered) * (1.0 / M)   # biased: used to normalise
+        mean, var = np.empty_like(x3, shape=(1, C, 1)), np.empty_like(x3, shape=(1, C, 1))
+
+        def statistics(x3, centered, mean, var):
+            mean[0, :, 0] = _channel_sums(x3) * (1.0 / M)
+            np.subtract(x3, mean, out=centered)
+            var[0, :, 0] = np.einsum("ncl,ncl->c", centered, centered) * (1.0 / M)   # biased
+        _by_channel(statistics, x3, centered, mean, var)
+        mean, var = mean.reshape(C), var.reshape(C)
         if running_mean is not None:
             running_mean *= 1.0 - momentum
             running_mean += momentum * mean
@@ -142,12 +156,18 @@ def batch_norm_forward(x, weight=None, bias=None, running_mean=None, running_var
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm_forward needs running_mean and running_var when not training")
         mean, var = running_mean, running_var
-        centered = x3 - mean[:, None]
+        _by_channel(lambda x3, centered, mean: np.subtract(x3, mean, out=centered),
+                    x3, centered, mean.reshape(1, C, 1))
     rstd = 1.0 / np.sqrt(var + eps)                         # [C]
     scale = rstd * weight if weight is not None else rstd   # y = centered * scale + bias
-    y = centered * scale[:, None]
-    if bias is not None:
-        y += bias[:, None]
+    y = np.empty_like(x3)
+
+    def affine(centered, scale, bias, y):
+        np.multiply(centered, scale, out=y)
+        if bias is not None:
+            y += bias
+    _by_channel(affine, centered, scale.reshape(1, C, 1),
+                None if bias is None else bias.reshape(1, C, 1), y)
     return y.reshape(x.shape), (centered, rstd, weight, bias is not None, training)
 
 
@@ -159,12 +179,19 @@ def batch_norm_backward(dy, cache):
     N, C, L = centered.shape
     M = N * L
     dy3 = dy.reshape(N, C, L)
-    dbias = _channel_sums(dy3)                                       # [C]: sum(dy)
-    dweight = np.einsum("ncl,ncl->c", dy3, centered) * rstd          # [C]: sum(dy * xhat)
     scale = rstd * weight if weight is not None else rstd            # d y / d centred
-    dx = dy3 * scale[:, None]
-    if training:   # the batch mean and variance depend on x: subtract their share
-        dx -= centered * (scale * rstd * dweight * (1.0 / M))[:, None]
-        dx -= (scale * dbias * (1.0 / M))[:, None]
+    dbias, dweight = np.empty_like(dy3, shape=(1, C, 1)), np.empty_like(dy3, shape=(1, C, 1))
+    dx = np.empty_like(dy3)
+
+    def gradients(dy3, centered, rstd, scale, dbias, dweight, dx):
+        dbias[0, :, 0] = _channel_sums(dy3)                          # sum(dy)
+        dweight[0, :, 0] = np.einsum("ncl,ncl->c", dy3, centered) * rstd[0, :, 0]  # sum(dy xhat)
+        np.multiply(dy3, scale, out=dx)
+        if training:   # the batch mean and variance depend on x: subtract their share
+            dx -= centered * (scale * rstd * dweight * (1.0 / M))
+            dx -= scale * dbias * (1.0 / M)
+    _by_channel(gradients, dy3, centered, rstd.reshape(1, C, 1), scale.reshape(1, C, 1),
+                dbias, dweight, dx)
+    dbias, dweight = dbias.reshape(C), dweight.reshape(C)
     return (dx.reshape(dy.shape), dweight if weight is not None else None,
             dbias if has_bias else None)
