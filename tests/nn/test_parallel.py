@@ -157,7 +157,19 @@ def _batch_norm_step(rng):
     return results + [y, *F.batch_norm_backward(np.ones_like(x), cache)]
 
 
-STEPS = {"layer_norm": _layer_norm_step, "batch_norm": _batch_norm_step, "relu and max_pool2d": _relu_max_pool_step, "gelu": _gelu_step("none"),
+def _softmax_step(rng):
+    from numpy_transformer.nn import functional as F
+    x = rng.standard_normal((6, 7, 9)).astype(np.float32)
+    results = []
+    for forward, backward in ((F.softmax_forward, F.softmax_backward),
+                              (F.log_softmax_forward, F.log_softmax_backward)):
+        for axis in (-1, 0):
+            y, cache = forward(x, axis)
+            results += [y, backward(rng.standard_normal(x.shape).astype(np.float32), cache)]
+    return results
+
+
+STEPS = {"layer_norm": _layer_norm_step, "softmax": _softmax_step, "batch_norm": _batch_norm_step, "relu and max_pool2d": _relu_max_pool_step, "gelu": _gelu_step("none"),
          "gelu_tanh": _gelu_step("tanh"),
          "conv2d rows": _conv_step((5, 3, 20, 20), 4, padding=1),        # [C, N, H, W] inside
          "conv2d short rows": _conv_step((5, 3, 7, 7), 4, stride=2),     # [C, H, W, N] inside

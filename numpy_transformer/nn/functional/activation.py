@@ -69,30 +69,64 @@ def tanh_backward(dy, cache):
     return dy * (1 - y * y)
 
 
+def _rowwise(fn, axis, *arrays):
+    """fn(*arrays) for a computation along `axis`, in pieces over another axis (one per thread
+    when big): each piece holds whole rows along `axis`, so results are those of one call."""
+    x = arrays[0]
+    others = [a for a in range(x.ndim) if a != axis % max(x.ndim, 1)]
+    if not others:
+        fn(*arrays)
+        return
+    parallel_slices(fn, *arrays, axis=max(others, key=lambda a: x.shape[a]))
+
+
 def softmax_forward(x, axis=-1):
     """y = exp(x - max) / sum(exp(x - max)) along `axis`."""
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
-    y = e / e.sum(axis=axis, keepdims=True)
+    y = np.empty_like(x)
+
+    def softmax(x, y):
+        np.subtract(x, x.max(axis=axis, keepdims=True), out=y)
+        np.exp(y, out=y)
+        y /= y.sum(axis=axis, keepdims=True)
+    _rowwise(softmax, axis, x, y)
     return y, (y, axis)
 
 
 def softmax_backward(dy, cache):
     """dx = y * (dy - sum(dy * y)): the Jacobian diag(y) - y y^T applied to dy."""
     y, axis = cache
-    return y * (dy - (dy * y).sum(axis=axis, keepdims=True))
+    dx = np.empty_like(dy)
+
+    def backward(dy, y, dx):
+        np.multiply(dy, y, out=dx)
+        np.subtract(dy, dx.sum(axis=axis, keepdims=True), out=dx)
+        dx *= y
+    _rowwise(backward, axis, dy, y, dx)
+    return dx
 
 
 def log_softmax_forward(x, axis=-1):
     """y = x - max - log(sum(exp(x - max)))."""
-    shifted = x - x.max(axis=axis, keepdims=True)
-    y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    y = np.empty_like(x)
+
+    def log_softmax(x, y):
+        np.subtract(x, x.max(axis=axis, keepdims=True), out=y)          # shifted
+        y -= np.log(np.exp(y).sum(axis=axis, keepdims=True))
+    _rowwise(log_softmax, axis, x, y)
     return y, (y, axis)
 
 
 def log_softmax_backward(dy, cache):
     """dx = dy - softmax(x) * sum(dy)."""
     y, axis = cache
-    return dy - np.exp(y) * dy.sum(axis=axis, keepdims=True)
+    dx = np.empty_like(dy)
+
+    def backward(dy, y, dx):
+        np.exp(y, out=dx)
+        dx *= dy.sum(axis=axis, keepdims=True)
+        np.subtract(dy, dx, out=dx)
+    _rowwise(backward, axis, dy, y, dx)
+    return dx
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
