@@ -169,7 +169,15 @@ def _softmax_step(rng):
     return results
 
 
-STEPS = {"layer_norm": _layer_norm_step, "softmax": _softmax_step, "batch_norm": _batch_norm_step, "relu and max_pool2d": _relu_max_pool_step, "gelu": _gelu_step("none"),
+def _cross_entropy_step(rng):
+    from numpy_transformer.nn import functional as F
+    x = rng.standard_normal((40, 9, 2)).astype(np.float32)
+    target = rng.integers(0, 9, (40, 2))
+    loss, cache = F.cross_entropy_forward(x, target)
+    return loss, F.cross_entropy_backward(np.float32(1.0), cache)
+
+
+STEPS = {"layer_norm": _layer_norm_step, "cross_entropy": _cross_entropy_step, "softmax": _softmax_step, "batch_norm": _batch_norm_step, "relu and max_pool2d": _relu_max_pool_step, "gelu": _gelu_step("none"),
          "gelu_tanh": _gelu_step("tanh"),
          "conv2d rows": _conv_step((5, 3, 20, 20), 4, padding=1),        # [C, N, H, W] inside
          "conv2d short rows": _conv_step((5, 3, 7, 7), 4, stride=2),     # [C, H, W, N] inside

@@ -9,6 +9,7 @@ forward, as the modules do.
 """
 import numpy as np
 
+from ..._parallel import parallel_slices
 from ._select import where_select
 
 __all__ = [
@@ -49,6 +50,12 @@ def _batched(x, target):
     return x, target, False
 
 
+def _by_rows(fn, *arrays):
+    """fn(*arrays) in pieces over the batch (axis 0), one per thread when big; the class axis
+    stays whole, so the results are those of one call."""
+    parallel_slices(fn, *arrays, axis=0)
+
+
 # ---- class indices: cross-entropy and negative log-likelihood ----
 def _class_targets(target, weight, ignore_index, dtype):
     """t [N, 1, ...] (ignored -> class 0); keep: 1 where not ignored, else 0; w_t: the weight
@@ -72,7 +79,8 @@ def cross_entropy_forward(input, target, weight=None, ignore_index=-100, reducti
     x, target, unbatched = _batched(input, target)
     n_classes, eps = x.shape[1], label_smoothing
     w = None if weight is None else weight.astype(x.dtype, copy=False)
-    e = x - x.max(axis=1, keepdims=True)                    # shifted logits [N, C, ...]
+    e = np.empty_like(x)                                    # shifted logits [N, C, ...]
+    _by_rows(lambda x, e: np.subtract(x, x.max(axis=1, keepdims=True), out=e), x, e)
     if np.issubdtype(target.dtype, np.floating):            # class probabilities
         q = target * (1 - eps)
         q += eps / n_classes
@@ -93,8 +101,12 @@ def cross_entropy_forward(input, target, weight=None, ignore_index=-100, reducti
             q_e += (eps / n_classes) * keep * e_sum
             q_sum += (eps / n_classes) * keep * w_sum
         targets, denominator = (t, keep, w_t), w_t.sum()
-    np.exp(e, out=e)                                        # e <- exp(x - m), kept for backward
-    z = e.sum(axis=1, keepdims=True)                        # sum_k exp(x_k - m) >= 1
+    z = np.empty_like(e, shape=(e.shape[0], 1) + e.shape[2:])   # sum_k exp(x_k - m) >= 1
+
+    def exp_and_sum(e, z):
+        np.exp(e, out=e)                                    # e <- exp(x - m), kept for backward
+        np.sum(e, axis=1, keepdims=True, out=z)
+    _by_rows(exp_and_sum, e, z)
     losses = q_sum * np.log(z) - q_e                        # -sum_c q_c log p_c  [N, 1, ...]
     loss, scale = _reduce(losses[:, 0], reduction, denominator)
     if unbatched and reduction == "none":
@@ -119,8 +131,8 @@ def cross_entropy_backward(grad, cache):
             dx -= eps / n_classes if w is None else (eps / n_classes) * w.reshape(
                 (1, n_classes) + (1,) * (dx.ndim - 2))
             dx *= g * keep
-        else:
-            dx *= (q_sum / z) * g                           # q_sum softmax; 0 where ignored
+        else:                                               # q_sum softmax; 0 where ignored
+            _by_rows(lambda dx, factor: np.multiply(dx, factor, out=dx), dx, (q_sum / z) * g)
         picked = np.take_along_axis(dx, t, axis=1)          # the (1 - eps) w_t one-hot part
         np.put_along_axis(dx, t, picked - (1 - eps) * w_t * g, axis=1)
     else:                                                   # class probabilities
