@@ -24,7 +24,7 @@ EVAL_MASK_SEED = 1          # and so are their masks
 
 @dataclass
 class BertQuotesConfig:
-    epochs: float = 20
+    epochs: float = 10
     steps: int = None
     batch_size: int = 6
     lr: float = 2e-4
