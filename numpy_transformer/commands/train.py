@@ -26,7 +26,7 @@ def run(args) -> int:
                       info={"recipe": recipe.name, "config": dataclasses.asdict(config)})
     size = sum(m.num_parameters() for m in setup.task.modules.values())
     print(f"training {recipe.name}: {size:,} parameters, {trainer.total_steps} steps of batch "
-          f"{setup.train_loader.batch_size}, writing {out_dir}", flush=True)
+          f"{config.batch_size}, writing {out_dir}", flush=True)
     trainer.fit(resume=args.resume)
     result = {"step": trainer.step, "train_seconds": round(trainer.train_seconds, 2),
               "wall_seconds": round(trainer.wall_seconds, 2)}
