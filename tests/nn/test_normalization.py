@@ -230,3 +230,15 @@ def test_batch_norm_backward_before_forward_and_wrong_grad_shape():
     layer(np.zeros((2, 3), np.float32))
     with pytest.raises(ValueError, match=r"grad_output of shape \(2, 4\).*output had shape \(2, 3\)"):
         layer.backward(np.zeros((2, 4), np.float32))
+
+
+def test_layer_norm_rows_do_not_depend_on_the_rest_of_the_batch():
+    rng = np.random.default_rng(0)
+    x, dy = rng.standard_normal((2, 51, 24))
+    weight, bias = rng.standard_normal((2, 24))
+    y, cache = F.layer_norm_forward(x, weight, bias)
+    dx = F.layer_norm_backward(dy, cache)[0]
+    for rows in (slice(0, 17), slice(1, 2), slice(5, 12)):
+        y_part, cache = F.layer_norm_forward(x[rows], weight, bias)
+        np.testing.assert_array_equal(y_part, y[rows])
+        np.testing.assert_array_equal(F.layer_norm_backward(dy[rows], cache)[0], dx[rows])

@@ -1,7 +1,7 @@
 """Normalisation math: LayerNorm over the trailing dims, BatchNorm over all dims but the channel.
 
 Both cost little arithmetic and much memory traffic, so the code counts passes over the data:
-sums are matrix-vector products with a vector of ones (BLAS: one read, two threads) or einsum
+sums are dot products with a vector of ones (one read), matrix-vector products or einsum
 contractions (sum of products without the product's temporary), and elementwise steps work in
 place where they can.
 """
@@ -25,8 +25,11 @@ BLOCK_ELEMENTS = 1 << 16         # a block of each array (256 KiB in float32) st
 
 
 def _row_dots(a, b):
-    """[rows, D], [rows, D] -> [rows]: the dot product of each row pair."""
-    return np.vecdot(a, b) if hasattr(np, "vecdot") else np.einsum("rd,rd->r", a, b)
+    """[rows, D], [rows, D] (or [D]) -> [rows]: the dot product of each row with b's.
+
+    One dot per row, so a row's result does not depend on the other rows (a matrix-vector
+    product groups rows, and its rounding would depend on where a row falls in the batch)."""
+    return np.vecdot(a, b) if hasattr(np, "vecdot") else np.einsum("rd,...d->r", a, b)
 
 
 def _row_blocks(R, D, fn):
@@ -46,11 +49,12 @@ def layer_norm_forward(x, weight=None, bias=None, n_dims=1, eps=1e-5):
     b = None if bias is None else bias.reshape(D)
     xhat, y = np.empty_like(x2), np.empty_like(x2)         # [R, D]
     rstd = np.empty_like(x2, shape=(R,))
-    ones = np.full_like(x2, 1.0 / D, shape=(D,))           # x @ ones = the row means
+    ones = np.ones_like(x2, shape=(D,))
 
     def block(k, start, stop):
         xb, hb, yb, sb = x2[start:stop], xhat[start:stop], y[start:stop], rstd[start:stop]
-        mean = xb @ ones                                    # [rows]
+        mean = _row_dots(xb, ones)                          # [rows], then / D
+        mean *= 1.0 / D
         np.subtract(xb, mean[:, None], out=hb)              # centred
         var = _row_dots(hb, hb)                             # sum of squares, then / D: biased
         var *= 1.0 / D
@@ -81,7 +85,7 @@ def layer_norm_backward(dy, cache):
     dweight_parts = np.empty_like(xhat, shape=(n_blocks, D)) if w is not None else None
     dbias_parts = np.empty_like(xhat, shape=(n_blocks, D)) if has_bias else None
     row_ones = np.ones_like(xhat, shape=(rows,))            # ones @ a = the sum of a's rows
-    feature_means = np.full_like(xhat, 1.0 / D, shape=(D,))   # a @ this = the row means
+    feature_ones = np.ones_like(xhat, shape=(D,))
 
     def block(k, start, stop):
         g, hb, dyb, sb = dx[start:stop], xhat[start:stop], dy2[start:stop], rstd[start:stop]
@@ -94,7 +98,8 @@ def layer_norm_backward(dy, cache):
             np.multiply(dyb, w, out=g)                      # g = dy * weight
         else:
             g[...] = dyb
-        mean_g = g @ feature_means                          # [rows]
+        mean_g = _row_dots(g, feature_ones)                 # [rows], then / D
+        mean_g *= 1.0 / D
         mean_gx = _row_dots(g, hb)                          # [rows], then / D
         mean_gx *= 1.0 / D
         scratch = np.multiply(hb, mean_gx[:, None])
