@@ -78,7 +78,8 @@ class TorchGPT(nn.Module):
             if name.endswith("bias"):
                 nn.init.zeros_(param)
             elif param.ndim == 2:
-                std = 0.02 / math.sqrt(2 * config.n_layer) if name.endswith("c_proj.weight") else 0.02
+                residual = name.endswith("c_proj.weight")
+                std = 0.02 / math.sqrt(2 * config.n_layer) if residual else 0.02
                 nn.init.normal_(param, std=std)
 
     def forward(self, idx):

@@ -1,6 +1,6 @@
 """GPT: a decoder-only Transformer language model with GPT-2's layout and module names.
 
-    idx [B, T] -> token + position embeddings -> n_layer x Block -> ln_f -> lm_head -> logits [B, T, V]
+    idx [B, T] -> wte + wpe -> n_layer x Block -> ln_f -> lm_head -> logits [B, T, V]
     Block: x = x + attn(ln_1(x));  x = x + mlp(ln_2(x))          (pre-norm, residuals)
 
 B batch, T tokens, C = n_embd, H = n_head, D = C // H, V = vocab_size. Names follow GPT-2's
@@ -22,7 +22,7 @@ from ..nn._checks import check_int
 from ..nn.attention import split_heads
 from .sampling import check_sampling, make_generator, sample
 
-__all__ = ["GPTConfig", "GPT", "KVCache"]   # (MLP and Block stay here: nt.models.MLP is another model)
+__all__ = ["GPTConfig", "GPT", "KVCache"]   # not MLP and Block: nt.models.MLP is another model
 
 ACTIVATIONS = {"gelu_tanh": "tanh", "gelu": "none"}   # our name -> nn.GELU(approximate=...)
 
@@ -189,7 +189,8 @@ class GPT(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """GPT-2's: weights N(0, 0.02), residual projections N(0, 0.02 / sqrt(2 n_layer)), biases 0."""
+        """GPT-2's: weights N(0, 0.02), residual projections (c_proj) N(0, 0.02 / sqrt(2 n_layer)),
+        biases 0, LayerNorms 1 and 0."""
         for name, module in self.named_modules():
             if isinstance(module, (nn.Linear, nn.Embedding)):
                 std = 0.02 / math.sqrt(2 * self.config.n_layer) if name.endswith("c_proj") else 0.02
@@ -238,7 +239,7 @@ class GPT(nn.Module):
         for block in reversed(tr.h):
             d = block.backward(d)
         d = tr.drop.backward(d)
-        tr.wpe.backward(d.sum(axis=0))                                        # positions: sum over B
+        tr.wpe.backward(d.sum(axis=0))                                        # summed over B
         tr.wte.backward(d)
         return None
 

@@ -105,7 +105,7 @@ def char_data(config, data_dir):
 
 
 def bpe_data(config, data_dir):
-    """(tokenizer, train ids, val ids): GPT-2 tokens of the first 90% and the last 10% of the text."""
+    """(tokenizer, train ids, val ids): GPT-2 tokens of the first 90% and of the last 10%."""
     from ..tokenizers import gpt2
     text = load_text(config.text, data_dir)
     tokenizer = gpt2(data_dir)

@@ -89,8 +89,8 @@ def compare_language_model(recipe, config, to_torch, data_dir=None, pause: float
     time.sleep(pause)                                             # let OpenBLAS threads go quiet
     manual_seed(config.seed)
     fresh = recipe.build(config, data_dir)                        # same loader seed: same batches
-    lrs = _learning_rates(fresh.task.optimizers["optimizer"], fresh.task.schedulers.get("scheduler"),
-                          trainer.total_steps)                    # replayed by the twin's steps
+    lrs = _learning_rates(fresh.task.optimizers["optimizer"],    # our schedule, for the twin
+                          fresh.task.schedulers.get("scheduler"), trainer.total_steps)
     torch_seconds = _train_torch(twin, fresh.task, fresh.train_loader, lrs, fresh.task.grad_clip)
     return {"steps": trainer.total_steps, "metrics": ["val_loss"],
             "numpy_transformer": {"val_loss": ours_loss, "train_seconds": trainer.train_seconds},

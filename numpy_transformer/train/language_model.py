@@ -34,9 +34,12 @@ class RandomBlocks:
             raise ValueError(f"RandomBlocks: {len(tokens)} tokens cannot fill a window of "
                              f"block_size={block_size} plus its next token")
         self.tokens, self.block_size, self.batch_size = tokens, int(block_size), int(batch_size)
-        self.batches_per_epoch = batches_per_epoch or max(1, len(tokens) // (batch_size * block_size))
+        per_pass = max(1, len(tokens) // (batch_size * block_size))   # ~ one pass over the tokens
+        self.batches_per_epoch = batches_per_epoch or per_pass
         self.fixed = fixed
-        self.seed = int(seed) if seed is not None else int((generator or default_generator()).integers(2**63))
+        if seed is None:
+            seed = (generator or default_generator()).integers(2**63)
+        self.seed = int(seed)
         self.epoch, self._resume_batch, self._position = 0, 0, (0, 0)
         self._offsets = np.arange(block_size + 1)                         # [T + 1]
 
@@ -88,7 +91,7 @@ def weight_decay_groups(model, weight_decay: float) -> list:
 
 
 class LanguageModelTask(Task):
-    """model(ids [B, T]) -> logits [B, T, V]; the loss is the mean cross-entropy of every position."""
+    """model(ids [B, T]) -> logits [B, T, V]; the loss: mean cross-entropy over every position."""
 
     def __init__(self, model, optimizer, scheduler=None, grad_clip=None):
         super().__init__({"model": model}, {"optimizer": optimizer},

@@ -51,7 +51,8 @@ def test_untied_head_loads_its_own_weight(tmp_path):
 
 def test_bare_gpt2_model_keys_and_conv1d_weights_map_to_ours():
     c_attn = np.arange(12.0).reshape(2, 6)                       # Conv1D: [in, out]
-    state = gpt2_state_dict({"h.0.attn.c_attn.weight": c_attn, "h.0.attn.bias": np.ones((1, 1, 4, 4)),
+    state = gpt2_state_dict({"h.0.attn.c_attn.weight": c_attn,
+                             "h.0.attn.bias": np.ones((1, 1, 4, 4)),      # the causal-mask buffer
                              "wte.weight": np.zeros((5, 2)), "lm_head.weight": np.zeros((5, 2))})
     assert sorted(state) == ["lm_head.weight", "transformer.h.0.attn.c_attn.weight",
                              "transformer.wte.weight"]
