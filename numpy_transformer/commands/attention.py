@@ -28,7 +28,8 @@ def run(args) -> int:
 def register(subparsers) -> None:
     parser = subparsers.add_parser("attention", help="plot the attention maps of a trained run")
     parser.add_argument("checkpoint", help="a checkpoint file or the run folder holding it")
-    parser.add_argument("--out", default="attention.png", help="PNG to write (default: attention.png)")
+    parser.add_argument("--out", default="attention.png",
+                        help="PNG to write (default: attention.png)")
     parser.add_argument("--count", type=int, default=6, help="how many examples (default: 6)")
     parser.add_argument("--text", help="a sentence to attend over (text models)")
     add_data_dir(parser)

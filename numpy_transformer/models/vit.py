@@ -124,8 +124,8 @@ class ViT(Module):
     # ---- forward and backward ----
     def _check_input(self, x):
         c = self.config
-        check_float(self, x, "images", self.pos_embedding.dtype)
-        check_ndim(self, x, 4, "images", "[N, C, H, W]")
+        check_float(self, x, "image batch", self.pos_embedding.dtype)
+        check_ndim(self, x, 4, "image batch", "[N, C, H, W]")
         if tuple(x.shape[1:]) != (c.in_channels, c.image_size, c.image_size):
             raise ValueError(f"{self._describe()} expects images [N, {c.in_channels}, "
                              f"{c.image_size}, {c.image_size}], got shape {tuple(x.shape)}")
@@ -162,7 +162,8 @@ class ViT(Module):
         d_pooled = self.head.backward(grad_output)                      # [N, E]
         *blocks, last = self.encoder.layers
         if self.cls_token is not None:
-            d_tokens = self._class_block_backward(last, self.encoder.norm.backward(d_pooled[:, None]))
+            d_y = self.encoder.norm.backward(d_pooled[:, None])         # [N, 1, E]
+            d_tokens = self._class_block_backward(last, d_y)
         else:                                                           # mean: 1/T to each token
             d_h = np.empty_like(d_pooled, shape=shape)
             np.multiply(d_pooled[:, None], 1.0 / shape[1], out=d_h)
@@ -229,8 +230,9 @@ class ViT(Module):
 
     def extra_repr(self):
         c = self.config
-        return (f"image_size={c.image_size}, patch_size={c.patch_size}, in_channels={c.in_channels}, "
-                f"dim={c.dim}, depth={c.depth}, heads={c.heads}, pool={c.pool!r}")
+        return (f"image_size={c.image_size}, patch_size={c.patch_size}, "
+                f"in_channels={c.in_channels}, dim={c.dim}, depth={c.depth}, heads={c.heads}, "
+                f"pool={c.pool!r}")
 
 
 def _check_config(config: ViTConfig) -> None:

@@ -87,4 +87,5 @@ def attention_hook(setup: Setup, out="attention.png", count: int = 6, text=None,
 
 
 register(Recipe("vit-mnist", "Vision Transformer (4x4 patches of 7x7 pixels, 6 blocks, dim 96) "
-                "on MNIST (target >= 98.5%)", ViTMnistConfig, build, hooks={"attention": attention_hook}))
+                "on MNIST (target >= 98.5%)", ViTMnistConfig, build,
+                hooks={"attention": attention_hook}))

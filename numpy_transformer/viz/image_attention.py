@@ -73,7 +73,7 @@ def plot_image_attention(model, images, labels, out="attention.png", class_names
         panels.append((rollout[row], "rollout"))
         for ax, (heat, caption) in zip(axes[row], panels):
             ax.imshow(shown, cmap=cmap)
-            if heat is not None:                                # patch grid stretched over the image
+            if heat is not None:                            # patch grid stretched over the image
                 ax.imshow(heat, cmap="inferno", alpha=0.6, interpolation="bilinear",
                           extent=(-0.5, W - 0.5, H - 0.5, -0.5))
             ax.set_title(caption, fontsize=8)

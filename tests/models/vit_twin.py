@@ -21,7 +21,7 @@ class TorchViT(torch.nn.Module):
         self.head = torch.nn.Linear(c.dim, c.num_classes)
 
     def forward(self, x):
-        tokens = self.patch_embed(x).flatten(2).transpose(1, 2)           # [N, E, h, w] -> [N, P, E]
+        tokens = self.patch_embed(x).flatten(2).transpose(1, 2)   # [N, E, h, w] -> [N, P, E]
         if self.pool == "cls":
             tokens = torch.cat([self.cls_token.expand(len(x), -1, -1), tokens], dim=1)
         h = self.encoder(self.emb_dropout(tokens + self.pos_embedding))
