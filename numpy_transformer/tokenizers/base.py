@@ -5,7 +5,7 @@ import os
 
 from ..io import atomic_write
 
-__all__ = ["Tokenizer", "load"]
+__all__ = ["Tokenizer", "VocabTokenizer", "load"]
 
 TYPES = {}  # the "type" written in a JSON file -> the class that reads it back
 
@@ -125,3 +125,28 @@ class Tokenizer(SpecialIds):
 
     def __repr__(self):
         return f"{type(self).__name__}(vocab_size={self.vocab_size})"
+
+
+class VocabTokenizer(Tokenizer):
+    """A tokenizer whose tokens are the entries of a `Vocab` (`self.vocab`): word and character."""
+
+    def tokens(self, ids, skip_special_tokens: bool = False) -> list:
+        """The vocab's token for each id (special tokens left out if asked)."""
+        tokens = self.vocab.decode(check_ids(ids, len(self.vocab), self, "decode"))
+        if skip_special_tokens:
+            tokens = [t for t in tokens if t not in self.vocab.special_tokens]
+        return tokens
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    @property
+    def special_tokens(self) -> dict:
+        return self.vocab.special_tokens
+
+    def token_to_id(self, token: str) -> int:
+        return self.vocab[token]
+
+    def id_to_token(self, index: int) -> str:
+        return self.vocab.lookup_token(index)

@@ -1,12 +1,12 @@
 """CharTokenizer: one token per character (Unicode code point)."""
-from .base import Tokenizer, check_ids, check_text, register_type
+from .base import VocabTokenizer, check_text, register_type
 from .vocab import SPECIALS, Vocab
 
 __all__ = ["CharTokenizer"]
 
 
 @register_type
-class CharTokenizer(Tokenizer):
+class CharTokenizer(VocabTokenizer):
     """Every character of the text is a token; the vocab holds the specials, then the
     characters of the training text sorted by code point.
 
@@ -36,24 +36,7 @@ class CharTokenizer(Tokenizer):
         return ids
 
     def decode(self, ids, skip_special_tokens: bool = False) -> str:
-        tokens = self.vocab.decode(check_ids(ids, len(self.vocab), self))
-        if skip_special_tokens:
-            tokens = [t for t in tokens if t not in self.vocab.special_tokens]
-        return "".join(tokens)
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.vocab)
-
-    @property
-    def special_tokens(self) -> dict:
-        return self.vocab.special_tokens
-
-    def token_to_id(self, token: str) -> int:
-        return self.vocab[token]
-
-    def id_to_token(self, index: int) -> str:
-        return self.vocab.lookup_token(index)
+        return "".join(self.tokens(ids, skip_special_tokens))
 
     def to_dict(self) -> dict:
         return {"vocab": self.vocab.to_dict()}

@@ -1,7 +1,7 @@
 """WordTokenizer: words and punctuation marks as tokens, looked up in a Vocab."""
 import re
 
-from .base import Tokenizer, check_ids, check_text, register_type
+from .base import VocabTokenizer, check_text, register_type
 from .vocab import SPECIALS, Vocab
 
 __all__ = ["WordTokenizer"]
@@ -14,7 +14,7 @@ _NO_SPACE_AFTER = set("([{$\u2018\u201c")
 
 
 @register_type
-class WordTokenizer(Tokenizer):
+class WordTokenizer(VocabTokenizer):
     """Splits text into words and punctuation, maps them to ids with a Vocab.
 
     The rule (`tokenize`): special tokens written in the text ("[MASK]", "[SEP]"...) stay whole;
@@ -51,24 +51,7 @@ class WordTokenizer(Tokenizer):
 
     def decode(self, ids, skip_special_tokens: bool = False) -> str:
         """The tokens joined into text (see the class docstring for the spacing rule)."""
-        tokens = self.vocab.decode(check_ids(ids, len(self.vocab), self))
-        if skip_special_tokens:
-            tokens = [t for t in tokens if t not in self.vocab.special_tokens]
-        return detokenize(tokens)
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.vocab)
-
-    @property
-    def special_tokens(self) -> dict:
-        return self.vocab.special_tokens
-
-    def token_to_id(self, token: str) -> int:
-        return self.vocab[token]
-
-    def id_to_token(self, index: int) -> str:
-        return self.vocab.lookup_token(index)
+        return detokenize(self.tokens(ids, skip_special_tokens))
 
     def to_dict(self) -> dict:
         return {"lowercase": self.lowercase, "vocab": self.vocab.to_dict()}
