@@ -19,11 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import nn, optim
+from .. import optim
 from ..data import ArrayDataset, DataLoader, load_quotes
-from ..grad_mode import no_grad
 from ..models import RNNLanguageModel
-from ..train import Task
+from ..train.language_model import LanguageModelTask
 from .registry import Recipe, Setup, TrainingConfig, register
 
 SPLIT_SEED = 1234        # the held-out quotes do not depend on the training seed
@@ -49,33 +48,13 @@ class RNNLMConfig(TrainingConfig):
     weight_decay: float = 0.0
 
 
-class RNNLMTask(Task):
-    """ids [B, T] -> logits [B, T, V]; cross-entropy at every position; evaluation adds perplexity."""
+class RNNLMTask(LanguageModelTask):
+    """ids [B, T] -> logits [B, T, V]; cross-entropy at every position; perplexity logged too."""
 
-    def __init__(self, model, optimizer, scheduler=None, grad_clip=None):
-        super().__init__({"model": model}, {"optimizer": optimizer},
-                         {"scheduler": scheduler} if scheduler else {}, grad_clip)
-        self.model, self.criterion = model, nn.CrossEntropyLoss()
+    def logits(self, x):
+        return self.model(x)[0]                                           # (logits, state)
 
-    def forward_backward(self, batch) -> dict:
-        x, y = batch
-        logits, _ = self.model(x)                                         # [B, T, V]
-        loss = float(self.criterion(logits.reshape(-1, logits.shape[-1]), y.reshape(-1)))
-        self.model.backward(self.criterion.backward().reshape(logits.shape))
-        return {"loss": loss, "perplexity": math.exp(loss)}
-
-    def evaluate(self, loader) -> dict:
-        """Mean loss per token over every window of `loader` and its exp (perplexity)."""
-        self.model.eval()
-        total, count = 0.0, 0
-        with no_grad():
-            for x, y in loader:
-                logits, _ = self.model(x)
-                loss = self.criterion(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
-                total += float(loss) * y.size
-                count += y.size
-        self.model.train()
-        loss = total / count
+    def metrics(self, loss: float) -> dict:
         return {"loss": loss, "perplexity": math.exp(loss)}
 
 

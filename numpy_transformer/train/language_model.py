@@ -98,12 +98,20 @@ class LanguageModelTask(Task):
                          {"scheduler": scheduler} if scheduler else {}, grad_clip)
         self.model, self.criterion = model, nn.CrossEntropyLoss()
 
+    def logits(self, x):
+        """The model's logits [B, T, V] for ids x [B, T] (a recurrent model also returns its state)."""
+        return self.model(x)
+
+    def metrics(self, loss: float) -> dict:
+        """What is logged for a mean loss per token."""
+        return {"loss": loss}
+
     def forward_backward(self, batch) -> dict:
         x, y = batch
-        logits = self.model(x)                                            # [B, T, V]
+        logits = self.logits(x)                                           # [B, T, V]
         loss = self.criterion(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         self.model.backward(self.criterion.backward().reshape(logits.shape))
-        return {"loss": float(loss)}
+        return self.metrics(float(loss))
 
     def evaluate(self, loader) -> dict:
         """The mean loss per token over every batch of `loader`, in eval mode, keeping no caches."""
@@ -111,9 +119,9 @@ class LanguageModelTask(Task):
         total, count = 0.0, 0
         with no_grad():
             for x, y in loader:
-                logits = self.model(x)
+                logits = self.logits(x)
                 total += float(self.criterion(logits.reshape(-1, logits.shape[-1]),
                                               y.reshape(-1))) * y.size
                 count += y.size
         self.model.train()
-        return {"loss": total / count}
+        return self.metrics(total / count)
