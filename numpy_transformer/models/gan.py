@@ -1,6 +1,7 @@
 """DCGAN for 28x28 images: a Generator (noise -> image) and a Discriminator (image -> logit).
 
     Generator      z [N, Z] -> Linear -> BN -> ReLU -> [N, 2W, 7, 7]
+                   (refine: -> Conv 3x3 -> BN -> ReLU, R times, at 7x7)
                    -> ConvT 4x4/2 -> BN -> ReLU -> [N, W, 14, 14]
                    -> ConvT 4x4/2 -> Tanh       -> [N, 1, 28, 28] in [-1, 1]
     Discriminator  x [N, 1, 28, 28] -> Conv 4x4/2 -> LeakyReLU -> [N, W, 14, 14]
@@ -29,11 +30,14 @@ class GANConfig:
     image_channels: int = 1
     image_size: int = 28     # must be divisible by 4 (two stride-2 steps)
     leak: float = 0.2        # LeakyReLU slope in the discriminator
+    refine: int = 0          # R: 3x3 conv blocks on the generator's 7x7 maps (global shape)
 
 
 def _check(config: GANConfig) -> None:
     if config.image_size % 4 or config.image_size < 4:
         raise ValueError(f"GAN: image_size must be a positive multiple of 4, got {config.image_size}")
+    if config.refine < 0:
+        raise ValueError(f"GAN: refine must be >= 0, got {config.refine}")
     if min(config.latent_dim, config.width, config.image_channels) < 1:
         raise ValueError(f"GAN: latent_dim, width and image_channels must be positive, got "
                          f"{config.latent_dim}, {config.width}, {config.image_channels}")
@@ -50,6 +54,7 @@ class Generator(nn.Sequential):
             ("project_norm", nn.BatchNorm1d(2 * w * s * s)),
             ("project_act", nn.ReLU()),
             ("reshape", nn.Unflatten(1, (2 * w, s, s))),                          # [N, 2W, s, s]
+            *_refine_blocks(2 * w, config.refine),                               # [N, 2W, s, s]
             ("up1", nn.ConvTranspose2d(2 * w, w, 4, stride=2, padding=1, bias=False)),  # [N, W, 2s, 2s]
             ("norm1", nn.BatchNorm2d(w)),
             ("act1", nn.ReLU()),
@@ -57,6 +62,16 @@ class Generator(nn.Sequential):
             ("out", nn.Tanh()),
         ]))
         self.config = config
+
+
+def _refine_blocks(channels: int, count: int) -> list:
+    """(name, layer) pairs of `count` blocks Conv 3x3 (same size) -> BN -> ReLU."""
+    layers = []
+    for k in range(1, count + 1):
+        layers += [(f"refine{k}", nn.Conv2d(channels, channels, 3, padding=1, bias=False)),
+                   (f"refine{k}_norm", nn.BatchNorm2d(channels)),
+                   (f"refine{k}_act", nn.ReLU())]
+    return layers
 
 
 class Discriminator(nn.Sequential):

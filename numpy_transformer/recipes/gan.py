@@ -14,6 +14,7 @@ from .. import nn, optim
 from ..data import MNIST, DataLoader, Subset, transforms
 from ..grad_mode import no_grad
 from ..models import GAN, GANConfig
+from ..models.gan import Generator
 from ..train import Task
 from .registry import Recipe, Setup, register
 
@@ -22,24 +23,47 @@ SAMPLES = "samples.png"   # the latest grid; samples_epoch_NNN.png keep each epo
 
 class GANTask(Task):
     """Trains `gan.generator` and `gan.discriminator` with their own Adam optimizers
-    (and learning-rate schedulers, if the recipe sets `schedulers`)."""
+    (and learning-rate schedulers, if the recipe sets `schedulers`).
+
+    With `ema_decay`, a third module `generator_ema` keeps an exponential moving average of the
+    generator's weights (its batch-norm statistics copied from the generator) and draws the
+    samples: the average of the last ~1/(1 - decay) steps' generators draws cleaner digits than
+    the latest one, which the adversarial game keeps moving."""
 
     def __init__(self, gan: GAN, lr: float = 2e-4, betas=(0.5, 0.999), real_label: float = 1.0,
-                 fixed_noise=None):
+                 fixed_noise=None, ema_decay: float = None):
         generator_optimizer = optim.Adam(gan.generator.parameters(), lr=lr, betas=betas)
         discriminator_optimizer = optim.Adam(gan.discriminator.parameters(), lr=lr, betas=betas)
-        super().__init__({"gan": gan}, {"generator": generator_optimizer,
-                                        "discriminator": discriminator_optimizer})
+        modules = {"gan": gan}
+        if ema_decay:
+            if not 0.0 < ema_decay < 1.0:
+                raise ValueError(f"GANTask: ema_decay must be in (0, 1), got {ema_decay}")
+            modules["generator_ema"] = Generator(gan.config)
+            modules["generator_ema"].load_state_dict(gan.generator.state_dict())
+        super().__init__(modules, {"generator": generator_optimizer,
+                                   "discriminator": discriminator_optimizer})
         self.gan, self.criterion = gan, nn.BCEWithLogitsLoss()
+        self.ema_decay, self.generator_ema = ema_decay, modules.get("generator_ema")
         self.real_label = real_label   # < 1 smooths the real targets of the D step (one-sided)
         self.fixed_noise = gan.noise(64, np.random.default_rng(0)) if fixed_noise is None else fixed_noise
 
     def train_step(self, batch) -> dict:
         real = batch[0] if isinstance(batch, tuple) else batch      # labels are not used
         metrics = self.step(real, self.gan.noise(len(real)))
+        if self.generator_ema is not None:
+            self.update_ema()
         for scheduler in self.schedulers.values():
             scheduler.step()
         return metrics
+
+    def update_ema(self) -> None:
+        """ema <- decay * ema + (1 - decay) * generator, weight by weight; statistics copied."""
+        decay, live = self.ema_decay, self.gan.generator
+        for average, weight in zip(self.generator_ema.parameters(), live.parameters()):
+            average.data *= decay
+            average.data += (1.0 - decay) * weight.data
+        for (_, average), (_, buffer) in zip(self.generator_ema.named_buffers(), live.named_buffers()):
+            average[...] = buffer
 
     def step(self, real, noise) -> dict:
         """One D step then one G step on `real` images [N, C, H, W] and `noise` [N, Z]."""
@@ -97,12 +121,14 @@ class GANTask(Task):
         return {k: v / count for k, v in sums.items()}
 
     def sample(self, n: int = None, rng: np.random.Generator = None, noise=None) -> np.ndarray:
-        """Images in [0, 1] [n, C, H, W] from the generator in eval mode (`noise`, or n fresh vectors)."""
+        """Images in [0, 1] [n, C, H, W] from the generator (its moving average, if kept) in eval
+        mode, from `noise` or n fresh vectors."""
         noise = self.gan.noise(n, rng) if noise is None else noise
-        self.gan.eval()
+        generator = self.gan.generator if self.generator_ema is None else self.generator_ema
+        generator.eval()
         with no_grad():
-            images = self.gan.generator(noise)
-        self.gan.train()
+            images = generator(noise)
+        generator.train()
         images += 1.0                                    # tanh's [-1, 1] -> [0, 1]
         images *= 0.5
         return images
@@ -132,8 +158,10 @@ class GanMnistConfig:
     beta1: float = 0.5           # Adam's betas = (beta1, 0.999), as DCGAN
     latent_dim: int = 64
     width: int = 32              # channels of the 14x14 maps (7x7 maps have twice as many)
+    refine: int = 0              # 3x3 conv blocks on the generator's 7x7 maps
     real_label: float = 1.0      # e.g. 0.9: one-sided label smoothing
     lr_decay: bool = True        # both learning rates fall linearly to 0 over the run
+    ema_decay: float = None      # e.g. 0.999: samples from a moving average of the generator
     eval_images: int = 2000      # held-out images evaluate() compares with as many fakes
     seed: int = 0
     eval_every: int = None
@@ -148,8 +176,9 @@ def images_in_tanh_range():
 
 
 def build(config: GanMnistConfig, data_dir=None) -> Setup:
-    gan = GAN(GANConfig(latent_dim=config.latent_dim, width=config.width))
-    task = GANTask(gan, lr=config.lr, betas=(config.beta1, 0.999), real_label=config.real_label)
+    gan = GAN(GANConfig(latent_dim=config.latent_dim, width=config.width, refine=config.refine))
+    task = GANTask(gan, lr=config.lr, betas=(config.beta1, 0.999), real_label=config.real_label,
+                   ema_decay=config.ema_decay)
     prepare = images_in_tanh_range()
     train = DataLoader(MNIST(data_dir, train=True), config.batch_size, shuffle=True,
                        drop_last=True, transform=prepare, seed=config.seed)

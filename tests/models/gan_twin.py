@@ -12,6 +12,10 @@ def torch_generator(config) -> nn.Sequential:
         ("project_norm", nn.BatchNorm1d(2 * w * s * s)),
         ("project_act", nn.ReLU()),
         ("reshape", nn.Unflatten(1, (2 * w, s, s))),
+        *[layer for k in range(1, config.refine + 1) for layer in (
+            (f"refine{k}", nn.Conv2d(2 * w, 2 * w, 3, padding=1, bias=False)),
+            (f"refine{k}_norm", nn.BatchNorm2d(2 * w)),
+            (f"refine{k}_act", nn.ReLU()))],
         ("up1", nn.ConvTranspose2d(2 * w, w, 4, stride=2, padding=1, bias=False)),
         ("norm1", nn.BatchNorm2d(w)),
         ("act1", nn.ReLU()),

@@ -11,7 +11,8 @@ from numpy_transformer.testing import check_module_gradients, compare_with_torch
 from tests.models.gan_twin import TorchGANStep, copy_weights, torch_discriminator, torch_generator
 
 configs = st.builds(GANConfig, latent_dim=st.integers(1, 6), width=st.integers(1, 4),
-                    image_channels=st.integers(1, 2), image_size=st.sampled_from([4, 8, 12]))
+                    image_channels=st.integers(1, 2), image_size=st.sampled_from([4, 8, 12]),
+                    refine=st.integers(0, 2))
 
 
 @given(config=configs, batch=st.integers(2, 4), seed=st.integers(0, 2**16),
@@ -30,7 +31,7 @@ def test_discriminator_matches_torch(config, batch, seed, dtype):
 
 
 def test_generator_and_discriminator_gradients_match_finite_differences(rng):
-    config = GANConfig(latent_dim=3, width=2, image_size=8)
+    config = GANConfig(latent_dim=3, width=2, image_size=8, refine=1)
     check_module_gradients(Generator(config), rng.standard_normal((3, 3)))
     check_module_gradients(Discriminator(config), rng.uniform(-1, 1, (3, 1, 8, 8)))
 
@@ -114,6 +115,26 @@ def test_gan_step_uses_every_cache_and_leaves_no_discriminator_gradient():
     assert 0 < metrics["d_real"] < 1 and 0 < metrics["d_fake"] < 1
 
 
+def test_moving_average_generator_averages_the_weights_and_draws_the_samples():
+    gan = GAN(GANConfig(latent_dim=4, width=2, image_size=8))
+    task = GANTask(gan, ema_decay=0.9)
+    start = {name: p.data.copy() for name, p in gan.generator.named_parameters()}
+    task.train_step(np.random.default_rng(0).uniform(-1, 1, (4, 1, 8, 8)).astype(np.float32))
+    for (name, average), weight in zip(task.generator_ema.named_parameters(), gan.generator.parameters()):
+        np.testing.assert_allclose(average.data, 0.9 * start[name] + 0.1 * weight.data, rtol=1e-6)
+    for (name, average), (_, statistic) in zip(task.generator_ema.named_buffers(),
+                                               gan.generator.named_buffers()):
+        np.testing.assert_array_equal(average, statistic)
+    z = gan.noise(3)
+    task.generator_ema.eval()
+    with nt.no_grad():
+        expected = (task.generator_ema(z) + 1) / 2
+    np.testing.assert_allclose(task.sample(noise=z), expected, rtol=1e-6)
+    assert "generator_ema" in task.modules                         # checkpointed with the rest
+    with pytest.raises(ValueError, match="ema_decay"):
+        GANTask(GAN(GANConfig(latent_dim=4, width=2, image_size=8)), ema_decay=1.0)
+
+
 def test_float32_model_keeps_float32_everywhere():
     gan = GAN(GANConfig(latent_dim=4, width=2, image_size=8))
     z = gan.noise(3)
@@ -148,6 +169,8 @@ def test_bad_configs_are_named():
         GAN(GANConfig(image_size=30))
     with pytest.raises(ValueError, match="latent_dim, width and image_channels must be positive"):
         GAN(GANConfig(width=0))
+    with pytest.raises(ValueError, match="refine"):
+        GAN(GANConfig(refine=-1))
 
 
 def test_wrong_inputs_name_the_layer_and_shapes():

@@ -75,7 +75,7 @@ def test_whole_epochs_name_their_grid_by_epoch(tmp_path):
 def _trainer(recipe, out, steps, checkpoint_every=None, stop_at=None):
     """A 6-step run (its learning rates decay over 6 steps) that stops after `stop_at` steps."""
     config = recipe.make_config(steps=steps, epochs=None, batch_size=8, width=2, latent_dim=4,
-                                eval_images=16)
+                                eval_images=16, refine=1, ema_decay=0.9)
     nt.manual_seed(config.seed)
     setup = recipe.build(config)
     return Trainer(setup.task, setup.train_loader, setup.eval_loader, steps=stop_at or steps, eval_every=100,
@@ -84,8 +84,8 @@ def _trainer(recipe, out, steps, checkpoint_every=None, stop_at=None):
 
 
 def test_resume_gives_bit_identical_generator_and_discriminator(tmp_path):
-    """Both optimizers and schedulers, the noise generator's state and the data position are in
-    the checkpoint."""
+    """Both optimizers and schedulers, the generator's moving average, the noise generator's
+    state and the data position are in the checkpoint."""
     recipe = get_recipe("gan-mnist")
     straight, setup = _trainer(recipe, tmp_path / "a", steps=6)
     straight.fit()
@@ -93,9 +93,10 @@ def test_resume_gives_bit_identical_generator_and_discriminator(tmp_path):
     first.fit()
     resumed, resumed_setup = _trainer(recipe, tmp_path / "b", steps=6)
     resumed.fit(resume=True)
-    ours = resumed_setup.task.gan.state_dict()
-    for name, value in setup.task.gan.state_dict().items():
-        np.testing.assert_array_equal(value, ours[name], err_msg=name)
+    for module in ("gan", "generator_ema"):
+        ours = resumed_setup.task.modules[module].state_dict()
+        for name, value in setup.task.modules[module].state_dict().items():
+            np.testing.assert_array_equal(value, ours[name], err_msg=f"{module}.{name}")
 
 
 def test_gan_quality_judges_samples_with_the_classifier(runs, capsys):
