@@ -104,16 +104,23 @@ def _internal_shape(channels, batch, hw, layout):
     return (channels, *hw, batch) if layout == "HWN" else (channels, batch, *hw)
 
 
-def _batch(a, layout, start, stop):
-    """The images start:stop of an internal [C, ...] array or columns [C, KH, KW, ...]."""
-    axis = a.ndim - 3 if layout == "NHW" else a.ndim - 1
+def _piece(a, layout, start, stop, nchw: bool = False):
+    """The part of `a` one thread works on: images start:stop in the NHW layout, channels
+    start:stop in the HWN layout (its batch is innermost: halving those runs would slow every
+    copy). `a` is internal ([C, ...] or columns [C, KH, KW, ...]), or [N, C, ...] if nchw."""
+    if layout == "HWN":
+        return a[:, start:stop] if nchw else a[start:stop]
+    if nchw:
+        return a[start:stop]
+    axis = a.ndim - 3                                       # N of [C, N, H, W] / [C, KH, KW, N, OH, OW]
     return a[(slice(None),) * axis + (slice(start, stop),)]
 
 
-def _over_batch(fn, batch, size):
-    """fn(start, stop) over ranges of images, one range per thread when the work (`size`
-    elements) is big: the copies below are independent per image, so results are the same."""
-    run_chunks(fn, row_chunks(batch, size))
+def _in_pieces(fn, layout, batch, channels, size):
+    """fn(start, stop) over ranges of images (NHW) or of channels (HWN), one range per thread
+    when the work (`size` elements) is big: the copies below are independent per image and per
+    channel, so results are the same."""
+    run_chunks(fn, row_chunks(channels if layout == "HWN" else batch, size))
 
 
 def _to_internal(x, layout, pads=((0, 0), (0, 0))):
@@ -126,11 +133,11 @@ def _to_internal(x, layout, pads=((0, 0), (0, 0))):
     interior = _spatial(layout, slice(top, top + H), slice(left, left + W))
 
     def move(start, stop):
-        part = _batch(xp, layout, start, stop)
+        part = _piece(xp, layout, start, stop)
         if padded:
             part.fill(0)
-        part[interior] = x[start:stop].transpose(_FROM_NCHW[layout])
-    _over_batch(move, N, xp.size)
+        part[interior] = _piece(x, layout, start, stop, nchw=True).transpose(_FROM_NCHW[layout])
+    _in_pieces(move, layout, N, C, xp.size)
     return xp
 
 
@@ -141,12 +148,14 @@ def _to_nchw(a, layout, bias=None):
     y = np.empty_like(a, shape=(N, C, *hw), order="C")
 
     def move(start, stop):
-        part = _batch(a, layout, start, stop).transpose(_TO_NCHW[layout])
+        part = _piece(a, layout, start, stop).transpose(_TO_NCHW[layout])
+        out = _piece(y, layout, start, stop, nchw=True)
         if bias is None:
-            np.copyto(y[start:stop], part)
+            np.copyto(out, part)
         else:
-            np.add(part, bias.reshape(-1, 1, 1), out=y[start:stop])
-    _over_batch(move, N, y.size)
+            channels = bias[start:stop] if layout == "HWN" else bias
+            np.add(part, channels.reshape(-1, 1, 1), out=out)
+    _in_pieces(move, layout, N, C, y.size)
     return y
 
 
@@ -170,9 +179,9 @@ def _im2col(x, geo, layout):
         windows = sliding_window_view(xp, span, axis=(2, 3))[:, :, rows, columns, ::dh, ::dw]
     windows = windows.transpose(0, 4, 5, 1, 2, 3)                    # kernel axes after C
     cols = np.empty_like(xp, shape=windows.shape, order="C")
-    _over_batch(lambda start, stop: np.copyto(_batch(cols, layout, start, stop),
-                                              _batch(windows, layout, start, stop)),
-                x.shape[0], cols.size)
+    _in_pieces(lambda start, stop: np.copyto(_piece(cols, layout, start, stop),
+                                             _piece(windows, layout, start, stop)),
+               layout, x.shape[0], x.shape[1], cols.size)
     return cols
 
 
@@ -187,12 +196,12 @@ def _col2im(cols, geo, layout):
     dxp = np.empty_like(cols, shape=shape, order="C")
 
     def add(start, stop):
-        part, cols_part = _batch(dxp, layout, start, stop), _batch(cols, layout, start, stop)
+        part, cols_part = _piece(dxp, layout, start, stop), _piece(cols, layout, start, stop)
         part.fill(0)
         for i in range(KH):
             for j in range(KW):
                 part[_spatial(layout, *_window_slices(geo, i, j))] += cols_part[:, i, j]
-    _over_batch(add, N, cols.size)
+    _in_pieces(add, layout, N, C, cols.size)
     return dxp[_spatial(layout, slice(top, top + H), slice(left, left + W))]
 
 
