@@ -5,6 +5,7 @@ One training step, as in PyTorch's DCGAN example (the generator runs once per st
     D step: D(real) -> 1, D(fake) -> 0; D's gradients only (G gets no gradient: "detach")
     G step: D(fake) -> 1 through the updated D, back through D into G; only G is updated
 """
+import copy
 import os
 from dataclasses import dataclass
 
@@ -14,7 +15,6 @@ from .. import nn, optim
 from ..data import MNIST, DataLoader, Subset, transforms
 from ..grad_mode import no_grad
 from ..models import GAN, GANConfig
-from ..models.gan import Generator
 from ..train import Task
 from .registry import Recipe, Setup, register
 
@@ -27,8 +27,8 @@ class GANTask(Task):
 
     With `ema_decay`, a third module `generator_ema` keeps an exponential moving average of the
     generator's weights (its batch-norm statistics copied from the generator) and draws the
-    samples: the average of the last ~1/(1 - decay) steps' generators draws cleaner digits than
-    the latest one, which the adversarial game keeps moving."""
+    samples: the average of the last ~1/(1 - decay) steps' generators. (On gan-mnist it judged
+    no better than the latest generator: 0.873 against 0.875 at decay 0.999, so it is off.)"""
 
     def __init__(self, gan: GAN, lr: float = 2e-4, betas=(0.5, 0.999), real_label: float = 1.0,
                  fixed_noise=None, ema_decay: float = None):
@@ -38,8 +38,7 @@ class GANTask(Task):
         if ema_decay:
             if not 0.0 < ema_decay < 1.0:
                 raise ValueError(f"GANTask: ema_decay must be in (0, 1), got {ema_decay}")
-            modules["generator_ema"] = Generator(gan.config)
-            modules["generator_ema"].load_state_dict(gan.generator.state_dict())
+            modules["generator_ema"] = copy.deepcopy(gan.generator)
         super().__init__(modules, {"generator": generator_optimizer,
                                    "discriminator": discriminator_optimizer})
         self.gan, self.criterion = gan, nn.BCEWithLogitsLoss()
