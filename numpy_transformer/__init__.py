@@ -1,4 +1,6 @@
 """numpy_transformer: deep learning in plain NumPy, every backward pass written by hand."""
+from ._blas import sleep_idle_blas_threads
+sleep_idle_blas_threads()           # first: before NumPy starts OpenBLAS's threads, if it has not
 from ._malloc import tune_malloc
 from .dtype import get_default_dtype, set_default_dtype
 from .grad_mode import enable_grad, is_grad_enabled, no_grad

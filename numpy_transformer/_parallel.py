@@ -1,4 +1,4 @@
-"""One small thread pool for the library's data-parallel work, and OpenBLAS's thread count.
+"""One small thread pool for the library's data-parallel work.
 
 NumPy's elementwise ufuncs run on one core but release the GIL, so a memory-bound pass over a
 big array (LayerNorm, GELU, softmax, an optimizer update...) takes about half the time when two
@@ -9,17 +9,13 @@ hand-off costs more than it saves. The thread count is OMP_NUM_THREADS (as torch
 it), else the number of cores; work submitted from inside a worker runs inline (no nesting).
 """
 from concurrent.futures import ThreadPoolExecutor
-import contextlib
-import ctypes
-import glob
 import os
 import threading
 
 import numpy as np
 
 __all__ = ["num_threads", "parallel_for", "parallel_rows", "parallel_blocks", "parallel_slices",
-           "parallel_copy", "parallel_ufunc", "row_chunks", "run_chunks", "blas_thread_control",
-           "single_threaded_blas", "MIN_PARALLEL_ELEMENTS"]
+           "parallel_copy", "parallel_ufunc", "row_chunks", "run_chunks", "MIN_PARALLEL_ELEMENTS"]
 
 # Below this many elements (in all the jobs together), threads cost more than they save.
 MIN_PARALLEL_ELEMENTS = 1 << 18
@@ -193,62 +189,3 @@ def parallel_copy(dst, src) -> None:
     """np.copyto(dst, src), split over threads when big (src broadcasts to dst)."""
     src = np.broadcast_to(src, dst.shape) if np.shape(src) != dst.shape else src
     parallel_slices(np.copyto, dst, src)
-
-
-# ---- OpenBLAS's thread count ----
-_blas = None
-
-
-def blas_thread_control():
-    """(get, set) of the thread count of NumPy's OpenBLAS, or None for another BLAS."""
-    global _blas
-    if _blas is None:
-        _blas = _find_openblas() or False
-    return _blas or None
-
-
-def _find_openblas():
-    folder = os.path.dirname(np.__file__)
-    for path in glob.glob(os.path.join(folder + ".libs", "*openblas*")) + \
-            glob.glob(os.path.join(folder, ".dylibs", "*openblas*")):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""),
-                               ("openblas", "64_"), ("openblas", "")):
-            get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
-            set_ = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-            if get is not None and set_ is not None:
-                set_.argtypes = [ctypes.c_int]
-                return get, set_
-    return None
-
-
-_blas_users, _blas_saved = 0, None
-_blas_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def single_threaded_blas():
-    """OpenBLAS runs each product on one thread meanwhile (when our own threads share the cores).
-
-    OpenBLAS's count is process-wide: the last user restores it, so big GEMMs elsewhere keep theirs."""
-    global _blas_users, _blas_saved
-    control = blas_thread_control()
-    if control is None:
-        yield
-        return
-    get, set_ = control
-    with _blas_lock:
-        if _blas_users == 0:
-            _blas_saved = get()
-            set_(1)
-        _blas_users += 1
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            _blas_users -= 1
-            if _blas_users == 0:
-                set_(_blas_saved)

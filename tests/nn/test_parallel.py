@@ -91,19 +91,6 @@ def test_an_error_in_a_worker_reaches_the_caller(two_threads):
         _parallel.parallel_rows(fail, np.arange(8.0).reshape(4, 2), min_elements=0)
 
 
-def test_single_threaded_blas_restores_the_count_even_when_nested():
-    control = _parallel.blas_thread_control()
-    if control is None:
-        pytest.skip("this NumPy's BLAS has no thread-count control")
-    get, _ = control
-    before = get()
-    with _parallel.single_threaded_blas():
-        with _parallel.single_threaded_blas():
-            assert get() == 1
-        assert get() == 1
-    assert get() == before
-
-
 # ---- layers split over threads give the single-thread results bit for bit ----
 def _layer_norm_step(rng):
     from numpy_transformer.nn import functional as F

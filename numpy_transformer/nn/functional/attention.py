@@ -10,8 +10,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..._parallel import (blas_thread_control, num_threads, row_chunks, run_chunks,
-                          single_threaded_blas)
+from ..._blas import blas_thread_control, single_threaded_blas
+from ..._parallel import num_threads, row_chunks, run_chunks
 from ...random import default_generator
 
 __all__ = ["scaled_dot_product_attention_forward", "scaled_dot_product_attention_backward",

@@ -9,7 +9,8 @@ import math
 
 import numpy as np
 
-from ..._parallel import parallel_blocks, parallel_slices, single_threaded_blas
+from ..._blas import single_threaded_blas
+from ..._parallel import parallel_blocks, parallel_slices
 
 __all__ = ["layer_norm_forward", "layer_norm_backward", "batch_norm_forward", "batch_norm_backward"]
 
