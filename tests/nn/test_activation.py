@@ -58,6 +58,20 @@ def test_sigmoid_and_softmax_do_not_overflow():
         assert np.isfinite(nt.nn.LogSoftmax()(x)).all()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_tanh_gelu_far_out_in_the_tails_is_torchs_without_overflow_warnings(dtype):
+    x = np.array([-1e4, -100.0, -20.0, -10.0, -3.0, 0.0, 3.0, 20.0, 1e4], dtype)
+    gelu = nt.nn.GELU("tanh")
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        y = gelu(x)
+        dx = gelu.backward(np.ones_like(x))
+    tx = torch.from_numpy(x).requires_grad_()
+    ty = torch.nn.functional.gelu(tx, approximate="tanh")
+    ty.backward(torch.ones_like(ty))
+    np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
 def test_activations_keep_float32():
     x = np.ones((2, 3), np.float32)
     for ours, _ in PAIRS.values():
