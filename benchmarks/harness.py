@@ -6,6 +6,11 @@ Cases live in benchmarks/cases/*.py.
 
     python -m benchmarks.layers                   # every case, markdown table
     python -m benchmarks.layers --filter Conv2d   # cases whose name contains Conv2d
+    python -m benchmarks.layers --rounds 5        # 5 alternating runs of each library per case
+
+The machine is noisy (another tenant, CPU boost): the same case moves by up to 30% between runs.
+So the libraries alternate, ours then torch, for `--rounds` rounds, and the table gives the
+median of each library's rounds; the ratio is that of the medians.
 """
 import argparse
 import importlib
@@ -71,6 +76,7 @@ def main(argv=None):
     parser.add_argument("--filter", default="", help="only cases whose name contains this")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--pause", type=float, default=1.0, help="seconds between processes")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each library per case")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--lib", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -82,10 +88,12 @@ def main(argv=None):
     for name, (_, target) in load_cases().items():
         if args.filter not in name:
             continue
-        ours = _run_one(name, "numpy", args.threads)
-        time.sleep(args.pause)
-        theirs = _run_one(name, "torch", args.threads)
-        time.sleep(args.pause)
+        runs = {"numpy": [], "torch": []}
+        for _ in range(max(1, args.rounds)):
+            for lib in runs:
+                runs[lib].append(_run_one(name, lib, args.threads))
+                time.sleep(args.pause)
+        ours, theirs = statistics.median(runs["numpy"]), statistics.median(runs["torch"])
         ratio = ours / theirs
         goal = f"<= {target}" if target else ""
         print(f"| {name} | {ours * 1e3:.2f} | {theirs * 1e3:.2f} | {ratio:.2f}x | {goal} |", flush=True)
