@@ -6,6 +6,7 @@
                    -> ConvT 4x4/2 -> Tanh       -> [N, 1, 28, 28] in [-1, 1]
     Discriminator  x [N, 1, 28, 28] -> Conv 4x4/2 -> LeakyReLU -> [N, W, 14, 14]
                    -> Conv 4x4/2 -> BN -> LeakyReLU -> [N, 2W, 7, 7]
+                   (disc_refine: -> Conv 3x3 -> BN -> LeakyReLU, R' times, at 7x7)
                    -> Flatten -> Linear -> [N, 1] logits (real > 0 > fake)
 
 Z = latent_dim, W = width. Both are Sequentials with named layers, so a torch.nn.Sequential
@@ -31,13 +32,15 @@ class GANConfig:
     image_size: int = 28     # must be divisible by 4 (two stride-2 steps)
     leak: float = 0.2        # LeakyReLU slope in the discriminator
     refine: int = 0          # R: 3x3 conv blocks on the generator's 7x7 maps (global shape)
+    disc_refine: int = 0     # R': 3x3 conv blocks on the discriminator's 7x7 maps
 
 
 def _check(config: GANConfig) -> None:
     if config.image_size % 4 or config.image_size < 4:
         raise ValueError(f"GAN: image_size must be a positive multiple of 4, got {config.image_size}")
-    if config.refine < 0:
-        raise ValueError(f"GAN: refine must be >= 0, got {config.refine}")
+    if config.refine < 0 or config.disc_refine < 0:
+        raise ValueError(f"GAN: refine and disc_refine must be >= 0, got {config.refine}, "
+                         f"{config.disc_refine}")
     if min(config.latent_dim, config.width, config.image_channels) < 1:
         raise ValueError(f"GAN: latent_dim, width and image_channels must be positive, got "
                          f"{config.latent_dim}, {config.width}, {config.image_channels}")
@@ -64,13 +67,13 @@ class Generator(nn.Sequential):
         self.config = config
 
 
-def _refine_blocks(channels: int, count: int) -> list:
-    """(name, layer) pairs of `count` blocks Conv 3x3 (same size) -> BN -> ReLU."""
+def _refine_blocks(channels: int, count: int, activation=nn.ReLU) -> list:
+    """(name, layer) pairs of `count` blocks Conv 3x3 (same size) -> BN -> activation."""
     layers = []
     for k in range(1, count + 1):
         layers += [(f"refine{k}", nn.Conv2d(channels, channels, 3, padding=1, bias=False)),
                    (f"refine{k}_norm", nn.BatchNorm2d(channels)),
-                   (f"refine{k}_act", nn.ReLU())]
+                   (f"refine{k}_act", activation())]
     return layers
 
 
@@ -86,6 +89,7 @@ class Discriminator(nn.Sequential):
             ("conv2", nn.Conv2d(w, 2 * w, 4, stride=2, padding=1, bias=False)),  # [N, 2W, s, s]
             ("norm2", nn.BatchNorm2d(2 * w)),
             ("act2", nn.LeakyReLU(config.leak)),
+            *_refine_blocks(2 * w, config.disc_refine, lambda: nn.LeakyReLU(config.leak)),
             ("flatten", nn.Flatten()),
             ("classify", nn.Linear(2 * w * s * s, 1)),
         ]))

@@ -158,6 +158,7 @@ class GanMnistConfig:
     latent_dim: int = 64
     width: int = 32              # channels of the 14x14 maps (7x7 maps have twice as many)
     refine: int = 1              # 3x3 conv blocks on the generator's 7x7 maps (0: plain DCGAN)
+    disc_refine: int = 0         # 3x3 conv blocks on the discriminator's 7x7 maps
     real_label: float = 1.0      # e.g. 0.9: one-sided label smoothing
     lr_decay: bool = True        # both learning rates fall linearly to 0 over the run
     ema_decay: float = None      # e.g. 0.999: samples from a moving average of the generator
@@ -175,7 +176,8 @@ def images_in_tanh_range():
 
 
 def build(config: GanMnistConfig, data_dir=None) -> Setup:
-    gan = GAN(GANConfig(latent_dim=config.latent_dim, width=config.width, refine=config.refine))
+    gan = GAN(GANConfig(latent_dim=config.latent_dim, width=config.width, refine=config.refine,
+                        disc_refine=config.disc_refine))
     task = GANTask(gan, lr=config.lr, betas=(config.beta1, 0.999), real_label=config.real_label,
                    ema_decay=config.ema_decay)
     prepare = images_in_tanh_range()

@@ -32,6 +32,10 @@ def torch_discriminator(config) -> nn.Sequential:
         ("conv2", nn.Conv2d(w, 2 * w, 4, stride=2, padding=1, bias=False)),
         ("norm2", nn.BatchNorm2d(2 * w)),
         ("act2", nn.LeakyReLU(config.leak)),
+        *[layer for k in range(1, config.disc_refine + 1) for layer in (
+            (f"refine{k}", nn.Conv2d(2 * w, 2 * w, 3, padding=1, bias=False)),
+            (f"refine{k}_norm", nn.BatchNorm2d(2 * w)),
+            (f"refine{k}_act", nn.LeakyReLU(config.leak)))],
         ("flatten", nn.Flatten()),
         ("classify", nn.Linear(2 * w * s * s, 1)),
     ]))

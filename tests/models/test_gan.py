@@ -12,7 +12,7 @@ from tests.models.gan_twin import TorchGANStep, copy_weights, torch_discriminato
 
 configs = st.builds(GANConfig, latent_dim=st.integers(1, 6), width=st.integers(1, 4),
                     image_channels=st.integers(1, 2), image_size=st.sampled_from([4, 8, 12]),
-                    refine=st.integers(0, 2))
+                    refine=st.integers(0, 2), disc_refine=st.integers(0, 2))
 
 
 @given(config=configs, batch=st.integers(2, 4), seed=st.integers(0, 2**16),
@@ -31,7 +31,7 @@ def test_discriminator_matches_torch(config, batch, seed, dtype):
 
 
 def test_generator_and_discriminator_gradients_match_finite_differences(rng):
-    config = GANConfig(latent_dim=3, width=2, image_size=8, refine=1)
+    config = GANConfig(latent_dim=3, width=2, image_size=8, refine=1, disc_refine=1)
     check_module_gradients(Generator(config), rng.standard_normal((3, 3)))
     check_module_gradients(Discriminator(config), rng.uniform(-1, 1, (3, 1, 8, 8)))
 
@@ -171,6 +171,8 @@ def test_bad_configs_are_named():
         GAN(GANConfig(width=0))
     with pytest.raises(ValueError, match="refine"):
         GAN(GANConfig(refine=-1))
+    with pytest.raises(ValueError, match="disc_refine must be >= 0, got 0, -1"):
+        GAN(GANConfig(disc_refine=-1))
 
 
 def test_wrong_inputs_name_the_layer_and_shapes():
