@@ -157,8 +157,8 @@ class GanMnistConfig:
     beta1: float = 0.5           # Adam's betas = (beta1, 0.999), as DCGAN
     latent_dim: int = 64
     width: int = 32              # channels of the 14x14 maps (7x7 maps have twice as many)
-    refine: int = 1              # 3x3 conv blocks on the generator's 7x7 maps (0: plain DCGAN)
-    disc_refine: int = 0         # 3x3 conv blocks on the discriminator's 7x7 maps
+    refine: int = 2              # 3x3 conv blocks on the generator's 7x7 maps (0: plain DCGAN)
+    disc_refine: int = 1         # 3x3 conv blocks on the discriminator's 7x7 maps (0: DCGAN's)
     real_label: float = 1.0      # e.g. 0.9: one-sided label smoothing
     lr_decay: bool = True        # both learning rates fall linearly to 0 over the run
     ema_decay: float = None      # e.g. 0.999: samples from a moving average of the generator
