@@ -4,7 +4,8 @@
 
 `RandomBlocks` draws the start i of each window uniformly, as nanoGPT's get_batch does, from a
 seed per (epoch, batch): any batch can be rebuilt from those alone, so a resumed run sees the
-same batches as an uninterrupted one. `LanguageModelTask` trains a model mapping ids [B, T] to
+same batches as an uninterrupted one. `SplitWindows` cuts a split into consecutive windows, each
+token predicted once: the whole split, for evaluation. `LanguageModelTask` trains a model mapping ids [B, T] to
 logits [B, T, V] with cross-entropy over every position.
 """
 import numpy as np
@@ -14,7 +15,7 @@ from ..grad_mode import no_grad
 from ..random import default_generator
 from .task import Task
 
-__all__ = ["RandomBlocks", "LanguageModelTask", "weight_decay_groups"]
+__all__ = ["RandomBlocks", "SplitWindows", "LanguageModelTask", "weight_decay_groups"]
 
 
 class RandomBlocks:
@@ -81,6 +82,40 @@ class RandomBlocks:
         return (f"RandomBlocks({len(self.tokens)} tokens, block_size={self.block_size}, "
                 f"batch_size={self.batch_size}, batches_per_epoch={len(self)}, seed={self.seed})")
 
+
+
+class SplitWindows:
+    """Batches (x [b, T], y [b, T]) of the consecutive windows tokens[k T : (k + 1) T] (targets
+    one further): every token but the first is a target exactly once, so a mean over them is
+    the loss on the whole split. The last window may be shorter, the last batches smaller."""
+
+    def __init__(self, tokens, block_size: int, batch_size: int):
+        tokens = np.asarray(tokens)
+        if tokens.ndim != 1 or not np.issubdtype(tokens.dtype, np.integer) or len(tokens) < 2:
+            raise ValueError(f"SplitWindows needs a 1-D integer array of at least 2 tokens, got "
+                             f"{tokens.dtype} with shape {tokens.shape}")
+        self.tokens, self.block_size, self.batch_size = tokens, int(block_size), int(batch_size)
+        n_full = (len(tokens) - 1) // self.block_size          # whole windows
+        self._full = tokens[:n_full * self.block_size + 1]
+        self._rest = tokens[n_full * self.block_size:]          # a shorter last window, if any
+        self.n_windows = n_full + (len(self._rest) > 1)
+
+    def __len__(self) -> int:
+        n_full = (len(self._full) - 1) // self.block_size
+        return -(-n_full // self.batch_size) + (len(self._rest) > 1)
+
+    def __iter__(self):
+        T, n_full = self.block_size, (len(self._full) - 1) // self.block_size
+        x_all = self._full[:-1].reshape(n_full, T)             # [n_full, T]
+        y_all = self._full[1:].reshape(n_full, T)
+        for start in range(0, n_full, self.batch_size):
+            yield x_all[start:start + self.batch_size], y_all[start:start + self.batch_size]
+        if len(self._rest) > 1:
+            yield self._rest[None, :-1], self._rest[None, 1:]
+
+    def __repr__(self):
+        return (f"SplitWindows({len(self.tokens)} tokens, block_size={self.block_size}, "
+                f"batch_size={self.batch_size}, {self.n_windows} windows)")
 
 def weight_decay_groups(model, weight_decay: float) -> list:
     """nanoGPT's parameter groups: decay the matrices (weights, embeddings), not the biases and

@@ -9,9 +9,9 @@ import pytest
 import numpy_transformer as nt
 from numpy_transformer.cli import main
 from numpy_transformer.recipes import get_recipe
-from numpy_transformer.recipes.gpt import SubsetTokenizer
+from numpy_transformer.recipes.gpt import SubsetTokenizer, char_data
 from numpy_transformer.train import Trainer
-from numpy_transformer.train.language_model import RandomBlocks
+from numpy_transformer.train.language_model import RandomBlocks, SplitWindows
 
 REPO = Path(__file__).resolve().parents[2]
 TEXT = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n"
@@ -95,6 +95,33 @@ def test_bad_token_arrays_are_refused():
     with pytest.raises(ValueError, match="5 tokens cannot fill a window of block_size=5"):
         RandomBlocks(np.arange(5), 5, 2)
 
+
+
+@pytest.mark.parametrize("n_tokens", [2, 9, 10, 31, 33])
+def test_split_windows_predict_every_token_of_the_split_once(n_tokens):
+    tokens = np.arange(100, 100 + n_tokens)
+    loader = SplitWindows(tokens, block_size=4, batch_size=3)
+    batches = list(loader)
+    assert len(batches) == len(loader)
+    for x, y in batches:
+        np.testing.assert_array_equal(y, x + 1)           # each target is the next token
+        assert x.shape[0] <= 3 and x.shape[1] <= 4
+    targets = np.concatenate([y.reshape(-1) for _, y in batches])
+    np.testing.assert_array_equal(targets, tokens[1:])     # every token but the first, once
+
+
+def test_split_windows_refuse_what_has_no_target():
+    with pytest.raises(ValueError, match="at least 2 tokens"):
+        SplitWindows(np.arange(1), 4, 2)
+    with pytest.raises(ValueError, match="1-D integer"):
+        SplitWindows(np.zeros(10), 4, 2)
+
+
+def test_the_default_evaluation_is_the_whole_split(text_file):
+    config, setup = build(text_file, eval_batches=None)
+    _, _, val_ids = char_data(config, None)
+    targets = sum(y.size for _, y in setup.eval_loader)
+    assert isinstance(setup.eval_loader, SplitWindows) and targets == len(val_ids) - 1
 
 # ---- training ----
 def test_char_model_learns_the_text(text_file):
@@ -209,7 +236,7 @@ def test_subset_tokenizer_renumbers_and_maps_back():
 # ---- the README's runs (minutes) ----
 @pytest.mark.slow
 def test_nanogpt_cpu_configuration_reaches_nanogpts_val_loss(tmp_path):
-    """nanoGPT reports 1.88 from 20 random batches; seed 0 gives 1.894 on the 2400 fixed windows."""
+    """nanoGPT reports 1.88 from 20 random batches; seed 0 gives 1.890 on the whole split."""
     os.environ.setdefault("NT_DATA_DIR", str(shared_data()))
     recipe = get_recipe("gpt-shakespeare")
     config = recipe.make_config()
