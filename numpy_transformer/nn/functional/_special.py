@@ -72,8 +72,9 @@ def blockwise(kernel, *inputs, out=None, outputs=1, scratch=0):
     blocks; inputs and outputs are arrays of one shape and dtype. Returns the output (a tuple if
     `outputs` > 1); `out`: the array to write a single output into. Cache blocking, not a loop
     over data items: each block's steps run in cache, so memory is read and written once, not
-    once per step. Arrays other than NumPy's (CuPy) go in one block. Big arrays are shared out
-    among threads (`_parallel`) block by block, so the results do not depend on the thread count."""
+    once per step. Arrays other than NumPy's (CuPy) go in one block. Big arrays are split evenly
+    among threads (`_parallel`), each part into blocks of equal size; the kernel is elementwise,
+    so neither the split nor the blocks change the results."""
     x = inputs[0]
     outs = [out] if out is not None else [np.empty_like(x) for _ in range(outputs)]
     flat_outs = [o.reshape(-1) if o.flags.c_contiguous else np.empty_like(o).reshape(-1) for o in outs]
@@ -82,13 +83,16 @@ def blockwise(kernel, *inputs, out=None, outputs=1, scratch=0):
     block = max(1, BLOCK_BYTES // x.itemsize if isinstance(x, np.ndarray) else size)
     block = min(block, max(size, 1))
 
-    def run(first, last):                                   # blocks first:last, one thread
-        temporaries = np.empty_like(flat_outs[0], shape=(scratch, block))
-        for start in range(first, last, block):
-            stop = min(start + block, last)
+    def run(first, last):                                   # elements first:last, one thread
+        if last <= first:
+            return
+        step = -(-(last - first) // -(-(last - first) // block))   # equal blocks of <= block
+        temporaries = np.empty_like(flat_outs[0], shape=(scratch, step))
+        for start in range(first, last, step):
+            stop = min(start + step, last)
             kernel(*(a[start:stop] for a in flat_inputs), *(o[start:stop] for o in flat_outs),
                    *temporaries[:, :stop - start])
-    run_chunks(run, row_chunks(size, size, align=block))    # the same blocks on any thread count
+    run_chunks(run, row_chunks(size, size))                 # equal parts, one per thread
     for o, flat in zip(outs, flat_outs):
         if not o.flags.c_contiguous:
             o[...] = flat.reshape(o.shape)
