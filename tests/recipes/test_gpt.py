@@ -164,6 +164,24 @@ def test_compare_trains_both_twins_alike(text_file):
     assert ours["train_seconds"] > 0 and theirs["train_seconds"] > 0
 
 
+
+def test_the_nanogpt_estimate_tool_reports_its_spread_and_the_whole_split(text_file, tmp_path,
+                                                                        capsys):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("estimate", REPO / "tools" / "nanogpt_val_estimate.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = str(tmp_path / "run")
+    assert main(["train", "gpt-shakespeare", "--steps", "4", "--out", out, "--no-progress",
+                 "--set", f"text={text_file}", "--set", "block_size=8", "--set", "n_layer=1",
+                 "--set", "n_embd=16", "--set", "warmup_steps=2"]) == 0
+    capsys.readouterr()
+    tool.main([out, "--draws", "3", "--eval-iters", "2"])
+    report = capsys.readouterr().out
+    whole = float(report.split("whole validation split")[1].split(": ")[1].split()[0])
+    assert 0 < whole < np.log(len(set(TEXT))) + 1                 # a loss per character
+    assert "3 estimates of 2 batches of 12 x 8" in report and "share of estimates <= 1.88" in report
+
 # ---- generation ----
 def test_generate_command_streams_text_and_the_cache_changes_nothing(text_file, tmp_path, capsys):
     out = str(tmp_path / "run")
