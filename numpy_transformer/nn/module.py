@@ -124,7 +124,7 @@ class Module:
     def _accumulate(self, param, grad) -> None:
         """Add `grad` into `param.grad` (shared parameters sum their gradients)."""
         if param is not None and grad is not None:
-            param.grad += grad
+            param.accumulate(grad)
 
     def free_caches(self) -> "Module":
         """Drop every pending cache in this module and its children."""

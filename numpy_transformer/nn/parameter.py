@@ -3,7 +3,11 @@ import numpy as np
 
 
 class Parameter:
-    """Holds `.data` (the weights) and `.grad` (same shape and dtype, summed by backward)."""
+    """Holds `.data` (the weights) and `.grad` (same shape and dtype, summed by backward).
+
+    zero_grad() only marks the gradient as zero: the next `accumulate` writes into it instead
+    of adding, and reading `.grad` before that finds zeros. One pass over each gradient per
+    step instead of three (a fill, then a read and a write to add)."""
 
     def __init__(self, data, requires_grad: bool = True):
         data = np.asarray(data)
@@ -12,6 +16,26 @@ class Parameter:
         self.data = data
         self.grad = np.zeros_like(data)
         self.requires_grad = requires_grad
+
+    @property
+    def grad(self):
+        """The gradient array (zeros since zero_grad() if nothing was accumulated yet)."""
+        if self._grad_is_zero:
+            self._grad[...] = 0
+            self._grad_is_zero = False
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        self._grad, self._grad_is_zero = value, False
+
+    def accumulate(self, grad) -> None:
+        """Add `grad` into the gradient (parameters used several times sum their gradients)."""
+        if self._grad_is_zero:
+            np.copyto(self._grad, grad)
+            self._grad_is_zero = False
+        else:
+            self._grad += grad
 
     @property
     def shape(self):
@@ -26,8 +50,8 @@ class Parameter:
         return self.data.size
 
     def zero_grad(self) -> None:
-        """Set the gradient to zero in place."""
-        self.grad[...] = 0
+        """Set the gradient to zero (the array stays; it is zeroed or overwritten when next used)."""
+        self._grad_is_zero = self._grad is not None
 
     def to(self, dtype) -> "Parameter":
         """Convert data and gradient to `dtype` in place; returns self."""

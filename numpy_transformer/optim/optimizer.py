@@ -76,11 +76,10 @@ class Optimizer:
 
     # ---- the training-loop calls ----
     def zero_grad(self) -> None:
-        """Set every gradient to zero IN PLACE (modules add into `.grad`, so it stays an array)."""
+        """Set every gradient to zero; the arrays stay (modules add into `.grad`)."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is not None:
-                    p.grad[...] = 0
+                p.zero_grad()
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; returns `closure()` if given.

@@ -88,6 +88,32 @@ def test_zero_grad_and_double_conversion(rng):
     assert layer.weight.dtype == layer.weight.grad.dtype == np.float64
 
 
+
+def test_after_zero_grad_backward_writes_the_gradient_then_adds_into_the_same_array(rng):
+    layer = nn.Linear(3, 2)
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    dy = rng.standard_normal((4, 2)).astype(np.float32)
+    layer(x)
+    layer.backward(dy)
+    grad_array = layer.weight.grad
+    layer.zero_grad()
+    for calls in (1, 2):                       # k calls before backward: the gradient k times
+        for _ in range(calls):
+            layer(x)
+        for _ in range(calls):
+            layer.backward(dy)
+        np.testing.assert_allclose(layer.weight.grad, calls * dy.T @ x, rtol=1e-6)
+        assert layer.weight.grad is grad_array
+        layer.zero_grad()
+    np.testing.assert_array_equal(layer.bias.grad, 0)    # read before any backward: zeros
+
+
+def test_a_gradient_set_to_none_stays_none_through_zero_grad():
+    param = nn.Parameter(np.ones(3, np.float32))
+    param.grad = None
+    param.zero_grad()
+    assert param.grad is None
+
 def test_free_caches_drops_pending_forward_calls():
     model = nn.Sequential(nn.Linear(2, 2), nn.Tanh())
     model(np.ones((1, 2), np.float32))
