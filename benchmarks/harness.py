@@ -10,7 +10,9 @@ Cases live in benchmarks/cases/*.py.
 
 The machine is noisy (another tenant, CPU boost): the same case moves by up to 30% between runs.
 So the libraries alternate, ours then torch, for `--rounds` rounds, and the table gives the
-median of each library's rounds; the ratio is that of the medians.
+median of each library's rounds; the ratio is that of the medians. Before and after the table a
+line gives the speed of a 1024^3 float32 product on one thread and on all of them: when the
+host lends the VM less than its cores, the second number falls towards the first.
 """
 import argparse
 import importlib
@@ -23,6 +25,7 @@ import sys
 import time
 
 CASES = {}
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def case(name: str, target: float = None):
@@ -63,6 +66,25 @@ def _run_one(name: str, lib: str, threads: int) -> float:
     return json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
 
 
+def _probe_child() -> None:
+    import numpy as np
+    a = np.random.default_rng(0).standard_normal((1024, 1024), dtype=np.float32)
+    seconds = time_step(lambda: a @ a, min_repeats=10, min_seconds=0.5)
+    print(json.dumps({"gflops": 2 * 1024 ** 3 / seconds / 1e9}))
+
+
+def machine_line(threads: int) -> str:
+    """'1024^3 float32 product: X GFLOP/s on 1 thread, Y on N', each in a fresh NumPy process."""
+    speeds = []
+    for n in (1, threads):
+        env = dict(os.environ, OMP_NUM_THREADS=str(n), OPENBLAS_NUM_THREADS=str(n))
+        out = subprocess.run([sys.executable, "-m", "benchmarks.layers", "--probe"], env=env,
+                             cwd=REPO, capture_output=True, text=True, check=True)
+        speeds.append(json.loads(out.stdout.strip().splitlines()[-1])["gflops"])
+    return (f"1024^3 float32 product: {speeds[0]:.0f} GFLOP/s on 1 thread, {speeds[1]:.0f} on "
+            f"{threads}")
+
+
 def _child(name: str, lib: str) -> None:
     if lib == "torch":
         import torch
@@ -79,10 +101,14 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each library per case")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--lib", help=argparse.SUPPRESS)
+    parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.probe:
+        return _probe_child()
     if args.one:
         return _child(args.one, args.lib)
     rows = []
+    print(f"Machine before: {machine_line(args.threads)}\n", flush=True)
     print("| case | numpy_transformer (ms) | torch (ms) | ratio | target |")
     print("|---|---:|---:|---:|---:|")
     for name, (_, target) in load_cases().items():
@@ -98,5 +124,6 @@ def main(argv=None):
         goal = f"<= {target}" if target else ""
         print(f"| {name} | {ours * 1e3:.2f} | {theirs * 1e3:.2f} | {ratio:.2f}x | {goal} |", flush=True)
         rows.append({"case": name, "numpy_s": ours, "torch_s": theirs, "ratio": ratio, "target": target})
+    print(f"\nMachine after: {machine_line(args.threads)}", flush=True)
     return rows
 
