@@ -5,8 +5,8 @@
 `RandomBlocks` draws the start i of each window uniformly, as nanoGPT's get_batch does, from a
 seed per (epoch, batch): any batch can be rebuilt from those alone, so a resumed run sees the
 same batches as an uninterrupted one. `SplitWindows` cuts a split into consecutive windows, each
-token predicted once: the whole split, for evaluation. `LanguageModelTask` trains a model mapping ids [B, T] to
-logits [B, T, V] with cross-entropy over every position.
+token predicted once: the whole split, for evaluation. `LanguageModelTask` trains a model
+mapping ids [B, T] to logits [B, T, V] with cross-entropy over every position.
 """
 import numpy as np
 
@@ -81,7 +81,6 @@ class RandomBlocks:
     def __repr__(self):
         return (f"RandomBlocks({len(self.tokens)} tokens, block_size={self.block_size}, "
                 f"batch_size={self.batch_size}, batches_per_epoch={len(self)}, seed={self.seed})")
-
 
 
 class SplitWindows:
