@@ -94,21 +94,19 @@ class SplitWindows:
             raise ValueError(f"SplitWindows needs a 1-D integer array of at least 2 tokens, got "
                              f"{tokens.dtype} with shape {tokens.shape}")
         self.tokens, self.block_size, self.batch_size = tokens, int(block_size), int(batch_size)
-        n_full = (len(tokens) - 1) // self.block_size          # whole windows
-        self._full = tokens[:n_full * self.block_size + 1]
-        self._rest = tokens[n_full * self.block_size:]          # a shorter last window, if any
+        T = self.block_size
+        n_full = (len(tokens) - 1) // T                          # whole windows
+        self._x = tokens[:n_full * T].reshape(n_full, T)         # [n_full, T] views
+        self._y = tokens[1:n_full * T + 1].reshape(n_full, T)
+        self._rest = tokens[n_full * T:]                         # a shorter last window, if any
         self.n_windows = n_full + (len(self._rest) > 1)
 
     def __len__(self) -> int:
-        n_full = (len(self._full) - 1) // self.block_size
-        return -(-n_full // self.batch_size) + (len(self._rest) > 1)
+        return -(-len(self._x) // self.batch_size) + (len(self._rest) > 1)
 
     def __iter__(self):
-        T, n_full = self.block_size, (len(self._full) - 1) // self.block_size
-        x_all = self._full[:-1].reshape(n_full, T)             # [n_full, T]
-        y_all = self._full[1:].reshape(n_full, T)
-        for start in range(0, n_full, self.batch_size):
-            yield x_all[start:start + self.batch_size], y_all[start:start + self.batch_size]
+        for start in range(0, len(self._x), self.batch_size):
+            yield self._x[start:start + self.batch_size], self._y[start:start + self.batch_size]
         if len(self._rest) > 1:
             yield self._rest[None, :-1], self._rest[None, 1:]
 
