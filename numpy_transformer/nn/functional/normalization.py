@@ -22,7 +22,11 @@ __all__ = ["layer_norm_forward", "layer_norm_backward", "batch_norm_forward", "b
 # shared out among threads (`_parallel`). The blocks do not depend on the thread count, and
 # sums over rows add per-block partial sums in block order, so results do not either.
 
-BLOCK_ELEMENTS = 1 << 16         # a block of each array (256 KiB in float32) stays in L2
+# A block of each array is 1 MiB in float32: a block's few arrays stay in the L3 cache, and
+# each NumPy call has enough work to hide its fixed cost. Forward + backward, 2^16 -> 2^18,
+# the two interleaved in one process on the 2-core development machine: 768x128 (GPT) 625 -> 580 us, 300x256
+# (BERT) 512 -> 450 us, 8192x512 13.6 -> 11.1 ms, 2048x768 5.7 -> 4.8 ms.
+BLOCK_ELEMENTS = 1 << 18
 
 
 def _row_dots(a, b):
