@@ -10,7 +10,9 @@ Cases live in benchmarks/cases/*.py.
 
 The machine is noisy (another tenant, CPU boost): the same case moves by up to 30% between runs.
 So the libraries alternate, ours then torch, for `--rounds` rounds, and the table gives the
-median of each library's rounds; the ratio is that of the medians. Before and after the table a
+median of each library's rounds; the ratio is that of the medians, and "rounds" the lowest and
+highest ratio of one round's pair (ours, then torch right after): how far one run can stray.
+Before and after the table a
 line gives the speed of a 1024^3 float32 product on one thread and on all of them: when the
 host lends the VM less than its cores, the second number falls towards the first.
 """
@@ -109,8 +111,8 @@ def main(argv=None):
         return _child(args.one, args.lib)
     rows = []
     print(f"Machine before: {machine_line(args.threads)}\n", flush=True)
-    print("| case | numpy_transformer (ms) | torch (ms) | ratio | target |")
-    print("|---|---:|---:|---:|---:|")
+    print("| case | numpy_transformer (ms) | torch (ms) | ratio | rounds | target |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, (_, target) in load_cases().items():
         if args.filter not in name:
             continue
@@ -121,9 +123,12 @@ def main(argv=None):
                 time.sleep(args.pause)
         ours, theirs = statistics.median(runs["numpy"]), statistics.median(runs["torch"])
         ratio = ours / theirs
+        paired = [a / b for a, b in zip(runs["numpy"], runs["torch"])]    # one round's pair each
         goal = f"<= {target}" if target else ""
-        print(f"| {name} | {ours * 1e3:.2f} | {theirs * 1e3:.2f} | {ratio:.2f}x | {goal} |", flush=True)
-        rows.append({"case": name, "numpy_s": ours, "torch_s": theirs, "ratio": ratio, "target": target})
+        print(f"| {name} | {ours * 1e3:.2f} | {theirs * 1e3:.2f} | {ratio:.2f}x | "
+              f"{min(paired):.2f}-{max(paired):.2f} | {goal} |", flush=True)
+        rows.append({"case": name, "numpy_s": ours, "torch_s": theirs, "ratio": ratio,
+                     "round_ratios": paired, "target": target})
     print(f"\nMachine after: {machine_line(args.threads)}", flush=True)
     return rows
 
