@@ -79,8 +79,18 @@ def test_work_submitted_from_a_worker_runs_inline_instead_of_deadlocking(two_thr
     def job(_):
         _parallel.parallel_rows(lambda a: inner_threads.append(threading.current_thread()),
                                 np.zeros((8, 8)), min_elements=0)
-    _parallel.parallel_for(job, [0, 1, 2], sizes=[1, 1, 1], min_elements=0)
+    _parallel.parallel_for(job, [0, 1, 2], sizes=[1, 1, 1], min_elements=0, min_job_elements=0)
     assert len(inner_threads) == 3     # one call each: never split again inside a worker
+
+
+def test_parallel_for_keeps_small_jobs_on_the_calling_thread_and_sends_big_ones_to_the_pool(
+        two_threads):
+    ran_on = {}
+    _parallel.parallel_for(lambda job: ran_on.setdefault(job, threading.current_thread()),
+                           ["small", "big", "tiny"], sizes=[10, 1000, 1], min_elements=0,
+                           min_job_elements=100)
+    assert ran_on["small"] is ran_on["tiny"] is threading.current_thread()
+    assert ran_on["big"] is not threading.current_thread()
 
 
 def test_an_error_in_a_worker_reaches_the_caller(two_threads):

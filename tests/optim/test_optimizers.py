@@ -155,6 +155,7 @@ def test_updates_on_several_threads_equal_the_sequential_ones_bit_for_bit(monkey
     for threads in ("1", "2"):
         monkeypatch.setenv("OMP_NUM_THREADS", threads)
         monkeypatch.setattr(_threads, "MIN_PARALLEL_ELEMENTS", 0)
+        monkeypatch.setattr(_threads, "MIN_JOB_ELEMENTS", 0)
         ours, theirs, optimizer, twin = run_twins(nt.optim.AdamW, torch.optim.AdamW, dict(lr=0.01),
                                                   np.float32, 5, steps=5, shapes=shapes)
         assert hasattr(optimizer._local, "scratch") == (threads == "1"), "who ran the updates"
