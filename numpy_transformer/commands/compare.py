@@ -17,6 +17,9 @@ def run(args) -> int:
         values = "".join(f"{r[m]:>14.4f}" for m in metrics)
         print(f"{name:<18}{values}{r['train_seconds']:>15.1f}")
     print(f"time ratio numpy_transformer / torch: {ours['train_seconds'] / theirs['train_seconds']:.2f}x")
+    if result.get("chunk_ratios"):                       # the libraries took turns
+        ratios = result["chunk_ratios"]
+        print(f"  in {len(ratios)} turns each: {min(ratios):.2f}x to {max(ratios):.2f}x")
     return 0
 
 

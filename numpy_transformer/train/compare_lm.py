@@ -2,11 +2,16 @@
 
 Both train for the same steps with AdamW (the same parameter groups), the same learning-rate
 schedule and gradient clipping, on the batches the recipe's loader hands out; then both are
-evaluated on the same fixed validation batches. Only the training steps are timed.
+evaluated on the same validation windows. Only the training steps are timed, and the two take
+turns of `CHUNK_STEPS` steps: the host of this kind of machine lends it less CPU for minutes at
+a time, and one library training after the other would get a different share of such spells.
 """
+import math
 import time
 
 from ..random import manual_seed
+
+CHUNK_STEPS = 200       # steps of one library before the other takes its turn
 
 
 def _torch_adamw(ours, model, twin):
@@ -31,15 +36,40 @@ def _learning_rates(optimizer, scheduler, steps):
     return lrs
 
 
-def _train_torch(twin, task, loader, lrs, grad_clip):
-    """len(lrs) steps of the twin with torch.optim.AdamW; the seconds spent in them."""
+def _forever(loader):
+    """The loader's batches, epoch after epoch."""
+    while True:
+        yield from loader
+
+
+def _our_steps(task, batches):
+    """run(n): the next n training steps of our task; returns the seconds spent in them."""
+    def run(n):
+        task.train(True)
+        seconds = 0.0
+        for _ in range(n):
+            batch = next(batches)
+            started = time.perf_counter()
+            task.train_step(batch)
+            seconds += time.perf_counter() - started
+        return seconds
+    return run
+
+
+def _torch_steps(twin, task, batches, lrs, grad_clip):
+    """run(n): the twin's next n steps with torch.optim.AdamW at our learning rates `lrs`
+    (one list per step); returns the seconds spent in them."""
     import torch
     optimizer = _torch_adamw(task.optimizers["optimizer"], task.model, twin)
     criterion = torch.nn.CrossEntropyLoss()
-    twin.train()
-    seconds, taken = 0.0, 0
-    while taken < len(lrs):
-        for x, y in loader:
+    taken = 0
+
+    def run(n):
+        nonlocal taken
+        twin.train()
+        seconds = 0.0
+        for _ in range(n):
+            x, y = next(batches)
             started = time.perf_counter()
             for group, lr in zip(optimizer.param_groups, lrs[taken]):
                 group["lr"] = lr
@@ -52,9 +82,8 @@ def _train_torch(twin, task, loader, lrs, grad_clip):
             optimizer.step()
             seconds += time.perf_counter() - started
             taken += 1
-            if taken == len(lrs):
-                break
-    return seconds
+        return seconds
+    return run
 
 
 def _evaluate_torch(twin, loader):
@@ -72,27 +101,35 @@ def _evaluate_torch(twin, loader):
 
 
 def compare_language_model(recipe, config, to_torch, data_dir=None, pause: float = 2.0,
-                           progress=True) -> dict:
+                           progress=True, chunk_steps: int = CHUNK_STEPS) -> dict:
     """Train the recipe's model and `to_torch(model)` (its twin, same weights) on the same
-    batches; returns {"steps", "metrics", "numpy_transformer": {...}, "torch": {...}} with the
-    validation loss and the seconds spent in training steps of each."""
+    batches, taking turns of `chunk_steps` steps; returns {"steps", "metrics",
+    "numpy_transformer": {...}, "torch": {...}, "chunk_ratios"} with the validation loss and the
+    seconds spent in training steps of each, and each turn's ratio of seconds, ours / torch."""
     import torch
-    from .trainer import Trainer
     manual_seed(config.seed)
     setup = recipe.build(config, data_dir)
-    task = setup.task
-    twin = to_torch(task.model)                                   # the same initial weights
-    trainer = Trainer(task, setup.train_loader, None, epochs=config.epochs, steps=config.steps,
-                      log_every=10**9, progress=progress)
-    trainer.fit()
-    ours_loss = task.evaluate(setup.eval_loader)["loss"]
-    time.sleep(pause)                                             # let OpenBLAS threads go quiet
+    twin = to_torch(setup.task.model)                             # the same initial weights
+    total = config.steps or math.ceil(config.epochs * len(setup.train_loader))   # as Trainer
     manual_seed(config.seed)
     fresh = recipe.build(config, data_dir)                        # same loader seed: same batches
     lrs = _learning_rates(fresh.task.optimizers["optimizer"],    # our schedule, for the twin
-                          fresh.task.schedulers.get("scheduler"), trainer.total_steps)
-    torch_seconds = _train_torch(twin, fresh.task, fresh.train_loader, lrs, fresh.task.grad_clip)
-    return {"steps": trainer.total_steps, "metrics": ["val_loss"],
-            "numpy_transformer": {"val_loss": ours_loss, "train_seconds": trainer.train_seconds},
+                          fresh.task.schedulers.get("scheduler"), total)
+    ours = _our_steps(setup.task, _forever(setup.train_loader))
+    theirs = _torch_steps(twin, fresh.task, _forever(fresh.train_loader), lrs, fresh.task.grad_clip)
+    seconds, done = {"ours": [], "torch": []}, 0
+    while done < total:                  # turns: a slow spell of the machine hits both alike
+        n = min(chunk_steps, total - done)
+        for side, run in (("ours", ours), ("torch", theirs)):
+            seconds[side].append(run(n))
+            time.sleep(pause)                                     # let the threads go quiet
+        done += n
+        if progress:
+            print(f"steps {done}/{total}: ours {seconds['ours'][-1]:.1f} s, "
+                  f"torch {seconds['torch'][-1]:.1f} s", flush=True)
+    return {"steps": total, "metrics": ["val_loss"],
+            "numpy_transformer": {"val_loss": setup.task.evaluate(setup.eval_loader)["loss"],
+                                  "train_seconds": sum(seconds["ours"])},
             "torch": {"val_loss": _evaluate_torch(twin, fresh.eval_loader),
-                      "train_seconds": torch_seconds, "threads": torch.get_num_threads()}}
+                      "train_seconds": sum(seconds["torch"]), "threads": torch.get_num_threads()},
+            "chunk_ratios": [a / b for a, b in zip(seconds["ours"], seconds["torch"])]}

@@ -154,14 +154,18 @@ def test_optimizer_decays_matrices_only(text_file):
     assert all(p.data.ndim == 1 for p in plain["params"])
 
 
-def test_compare_trains_both_twins_alike(text_file):
+def test_compare_trains_both_twins_alike_taking_turns(text_file):
     recipe = get_recipe("gpt-shakespeare")
     config = recipe.make_config(**{**TINY, "text": text_file, "steps": 15})
-    result = recipe.hooks["compare"](config, pause=0, progress=False)
+    result = recipe.hooks["compare"](config, pause=0, progress=False, chunk_steps=4)
     ours, theirs = result["numpy_transformer"], result["torch"]
     assert result["steps"] == 15 and result["metrics"] == ["val_loss"]
     assert ours["val_loss"] == pytest.approx(theirs["val_loss"], abs=1e-3)
     assert ours["train_seconds"] > 0 and theirs["train_seconds"] > 0
+    assert len(result["chunk_ratios"]) == 4                  # turns of 4, 4, 4 and 3 steps
+    whole = recipe.hooks["compare"](config, pause=0, progress=False, chunk_steps=15)
+    assert whole["numpy_transformer"]["val_loss"] == ours["val_loss"]    # turns change no number
+    assert whole["torch"]["val_loss"] == theirs["val_loss"]
 
 
 
