@@ -12,9 +12,9 @@ The machine is noisy (another tenant, CPU boost): the same case moves by up to 3
 So the libraries alternate, ours then torch, for `--rounds` rounds, and the table gives the
 median of each library's rounds; the ratio is that of the medians, and "rounds" the lowest and
 highest ratio of one round's pair (ours, then torch right after): how far one run can stray.
-Before and after the table a
-line gives the speed of a 1024^3 float32 product on one thread and on all of them: when the
-host lends the VM less than its cores, the second number falls towards the first.
+Before and after the table a line gives the speed of a 1024^3 float32 product on one thread and
+on all of them: when the host lends the VM less than its cores, the second number falls towards
+the first.
 """
 import argparse
 import importlib

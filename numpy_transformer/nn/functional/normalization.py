@@ -24,8 +24,8 @@ __all__ = ["layer_norm_forward", "layer_norm_backward", "batch_norm_forward", "b
 
 # A block of each array is 1 MiB in float32: a block's few arrays stay in the L3 cache, and
 # each NumPy call has enough work to hide its fixed cost. Forward + backward, 2^16 -> 2^18,
-# the two interleaved in one process on the 2-core development machine: 768x128 (GPT) 625 -> 580 us, 300x256
-# (BERT) 512 -> 450 us, 8192x512 13.6 -> 11.1 ms, 2048x768 5.7 -> 4.8 ms.
+# the two interleaved in one process on the 2-core development machine: 768x128 (GPT)
+# 625 -> 580 us, 300x256 (BERT) 512 -> 450 us, 8192x512 13.6 -> 11.1 ms, 2048x768 5.7 -> 4.8 ms.
 BLOCK_ELEMENTS = 1 << 18
 
 
