@@ -114,6 +114,7 @@ class SplitWindows:
         return (f"SplitWindows({len(self.tokens)} tokens, block_size={self.block_size}, "
                 f"batch_size={self.batch_size}, {self.n_windows} windows)")
 
+
 def weight_decay_groups(model, weight_decay: float) -> list:
     """nanoGPT's parameter groups: decay the matrices (weights, embeddings), not the biases and
     LayerNorm parameters."""
