@@ -113,15 +113,19 @@ def row_chunks(n_rows: int, size: int, min_elements: int = None, align: int = 1)
 
 def run_chunks(fn, chunks) -> None:
     """fn(start, stop) for each (start, stop) in `chunks`: the first on the calling thread, the
-    others on the pool at the same time."""
+    others on the pool at the same time. While the calling thread runs its chunk it counts as a
+    worker: what it submits meanwhile runs inline, as on the pool's threads."""
     if len(chunks) == 1:
         fn(*chunks[0])
         return
     pool = _get_pool(num_threads())
     futures = [pool.submit(fn, a, b) for a, b in chunks[1:]]
+    was_worker = in_worker()
+    _local.worker = True
     try:
         fn(*chunks[0])
     finally:
+        _local.worker = was_worker
         for future in futures:
             future.result()
 

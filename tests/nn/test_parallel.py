@@ -83,6 +83,17 @@ def test_work_submitted_from_a_worker_runs_inline_instead_of_deadlocking(two_thr
     assert len(inner_threads) == 3     # one call each: never split again inside a worker
 
 
+def test_work_submitted_while_the_calling_thread_runs_its_chunk_runs_inline_too(two_threads):
+    inner_threads = []
+
+    def chunk(start, stop):
+        _parallel.parallel_rows(lambda a: inner_threads.append(threading.current_thread()),
+                                np.zeros((8, 8)), min_elements=0)
+    _parallel.run_chunks(chunk, [(0, 1), (1, 2)])
+    assert len(inner_threads) == 2     # not split again: two threads busy are enough
+    assert not _parallel.in_worker()   # and the caller is itself again afterwards
+
+
 def test_parallel_for_keeps_small_jobs_on_the_calling_thread_and_sends_big_ones_to_the_pool(
         two_threads):
     ran_on = {}
@@ -183,9 +194,11 @@ STEPS = {"layer_norm": _layer_norm_step, "cross_entropy": _cross_entropy_step, "
 
 @pytest.mark.parametrize("name", STEPS)
 def test_layers_give_the_same_bits_on_one_and_on_two_threads(name, monkeypatch):
-    from numpy_transformer.nn.functional import _special, normalization
+    from numpy_transformer.nn.functional import _special, conv, normalization
     monkeypatch.setattr(normalization, "BLOCK_ELEMENTS", 256)       # many blocks
     monkeypatch.setattr(_special, "BLOCK_BYTES", 1024)
+    monkeypatch.setattr(conv, "FORWARD_BLOCK_ELEMENTS", 1)          # one image a block
+    monkeypatch.setattr(conv, "BACKWARD_BLOCK_ELEMENTS", 1)
     results = {}
     for threads in ("1", "2"):
         monkeypatch.setenv("OMP_NUM_THREADS", threads)
