@@ -1,5 +1,5 @@
 """Conv2d and ConvTranspose2d against torch, by finite differences, and their errors."""
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from unittest import mock
 
 import numpy as np
@@ -8,6 +8,7 @@ import torch
 from hypothesis import given, strategies as st
 
 import numpy_transformer as nt
+from numpy_transformer import _parallel
 from numpy_transformer.nn import functional as F
 from numpy_transformer.nn.functional import conv as conv_math
 from numpy_transformer.nn.functional.conv import _pair, resolve_padding
@@ -28,6 +29,19 @@ def forced(layout):
     return mock.patch.object(conv_math, "_layout", lambda *args: layout)
 
 
+@contextmanager
+def image_blocks(one_image_each: bool):
+    """The NHW convolution in blocks of one image each, spread over threads however small the
+    work; or in its default blocks (one, at these sizes)."""
+    if not one_image_each:
+        yield
+        return
+    with mock.patch.object(conv_math, "FORWARD_BLOCK_ELEMENTS", 1), \
+            mock.patch.object(conv_math, "BACKWARD_BLOCK_ELEMENTS", 1), \
+            mock.patch.object(_parallel, "MIN_PARALLEL_ELEMENTS", 0):
+        yield
+
+
 @st.composite
 def conv_options(draw):
     """Options of a Conv2d and an input shape it accepts (batched or not)."""
@@ -44,16 +58,17 @@ def conv_options(draw):
     d = _pair(dilation)
     pads = resolve_padding(padding, kernel, d)
     hw = [max(1, d[a] * (kernel[a] - 1) + 1 - sum(pads[a]) + draw(st.integers(0, 4))) for a in (0, 1)]
-    batch = draw(st.sampled_from([(), (1,), (2,)]))
+    batch = draw(st.sampled_from([(), (1,), (2,), (3,)]))
     return options, (*batch, options["in_channels"], *hw)
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's note about its own speed
-@given(options=conv_options(), layout=layouts, dtype=dtypes, seed=st.integers(0, 2**16))
-def test_conv2d_matches_torch(options, layout, dtype, seed):
+@given(options=conv_options(), layout=layouts, one_image_blocks=st.booleans(), dtype=dtypes,
+       seed=st.integers(0, 2**16))
+def test_conv2d_matches_torch(options, layout, one_image_blocks, dtype, seed):
     options, shape = options
     x = np.random.default_rng(seed).standard_normal(shape)
-    with forced(layout):
+    with forced(layout), image_blocks(one_image_blocks):
         compare_with_torch(nt.nn.Conv2d(**options), torch.nn.Conv2d(**options), x, dtype=dtype, seed=seed)
 
 
@@ -100,10 +115,10 @@ def test_conv_transpose2d_output_size_picks_the_output_padding(rng):
     dict(stride=(2, 1), padding=((1, 0), (0, 2)), dilation=(1, 2), groups=2),
     dict(padding="same", dilation=2),                        # even kernel: asymmetric padding
 ], ids=["plain", "strided-grouped-asymmetric", "same-even"])
-@pytest.mark.parametrize("layout", LAYOUTS[1:])
-def test_conv2d_functional_gradients(kwargs, layout, rng):
-    x, w, b = rng.standard_normal((2, 4, 6, 7)), rng.standard_normal((6, 4 // kwargs.get("groups", 1), 2, 3)), rng.standard_normal(6)
-    with forced(layout):
+@pytest.mark.parametrize("layout, one_image_blocks", [("NHW", False), ("NHW", True), ("HWN", False)])
+def test_conv2d_functional_gradients(kwargs, layout, one_image_blocks, rng):
+    x, w, b = rng.standard_normal((3, 4, 6, 7)), rng.standard_normal((6, 4 // kwargs.get("groups", 1), 2, 3)), rng.standard_normal(6)
+    with forced(layout), image_blocks(one_image_blocks):
         check_functional_gradients(F.conv2d_forward, F.conv2d_backward, [x, w, b], kwargs=kwargs,
                                    name="conv2d")
 
