@@ -61,6 +61,18 @@ def test_layer_matches_torch_for_batch_of_one_and_several(name, batch, rng):
 
 
 @pytest.mark.parametrize("name", LAYERS)
+@pytest.mark.filterwarnings("error")
+def test_saturated_gates_match_torch_without_overflow_warnings(name, rng):
+    # pre-activations of +-1e4: exp(-a) overflows to inf inside the sigmoids, which is not an error
+    x = rng.standard_normal((2, 4, 3)) * 1e4
+    ours = getattr(nt.nn, name)(3, 5, batch_first=True)
+    theirs = getattr(torch.nn, name)(3, 5, batch_first=True)
+    for dtype in (np.float32, np.float64):
+        compare_with_torch(ours, theirs, x, dtype=dtype, n_grads=3 if name == "LSTM" else 2,
+                           backward=_backward_with_states(ours, name))
+
+
+@pytest.mark.parametrize("name", LAYERS)
 def test_gradient_into_final_state_only(name, rng):
     """backward(None, grad_h_n): the output gets no gradient, h_n does (as in torch)."""
     ours, theirs = getattr(nt.nn, name)(3, 4, num_layers=2).double(), getattr(torch.nn, name)(3, 4, num_layers=2).double()

@@ -29,13 +29,17 @@ __all__ = [
 # Gate math shared by the cells and the sequences (in place, on [N, ...] views)
 # ---------------------------------------------------------------------------------------------
 
+# NumPy's float32 exp costs about 60% of its tanh here (32x1024: 49 vs 96 us; neither has a SIMD
+# version on this machine), so the gates are written with exp: sigmoid(a) = 1 / (1 + exp(-a)) and
+# tanh(a) = 2 sigmoid(2a) - 1. exp(-a) overflows to inf for a below about -88 (float32), which
+# gives 0, as it should: the overflow is not an error.
 def _sigmoid_(a):
-    """a <- sigmoid(a) in place, as 0.5 * tanh(a / 2) + 0.5 (never overflows)."""
-    a *= 0.5
-    np.tanh(a, out=a)
-    a *= 0.5
-    a += 0.5
-    return a
+    """a <- sigmoid(a) in place, as 1 / (1 + exp(-a))."""
+    np.negative(a, out=a)
+    with np.errstate(over="ignore"):
+        np.exp(a, out=a)
+    a += 1.0
+    return np.divide(1.0, a, out=a)
 
 
 def _rnn_activation_(a, nonlinearity):
@@ -57,26 +61,28 @@ def _rnn_activation_backward(dh, h, nonlinearity, out):
 
 
 def _lstm_gate_constants(like):
-    """(scale, shift) [4H] so that tanh(a * scale) * scale + shift is sigmoid on i, f, o and tanh on g."""
+    """k [4H]: -1 on i, f, o and -2 on g, so that 1 / (1 + exp(k a)) is sigmoid(a) on i, f, o
+    and sigmoid(2a) = (tanh(a) + 1) / 2 on g."""
     H = like.shape[-1] // 4
-    scale = np.full_like(like, 0.5, shape=(4 * H,))
-    scale[2 * H:3 * H] = 1.0
-    shift = scale.copy()
-    shift[2 * H:3 * H] = 0.0
-    return scale, shift
+    k = np.full_like(like, -1.0, shape=(4 * H,))
+    k[2 * H:3 * H] = -2.0
+    return k
 
 
-def _lstm_gates_forward(gates, c_prev, c, tanh_c, h, scale, shift, scratch):
+def _lstm_gates_forward(gates, c_prev, c, tanh_c, h, k, scratch):
     """gates [N, 4H] pre-activations -> [i, f, g, o] in place; writes c', tanh(c') and h'.
 
-    All four activations in one pass: sigmoid(a) = 0.5 tanh(a / 2) + 0.5, so the gate block
-    is scaled, tanh'd and shifted with per-column constants."""
+    All four activations in one pass of exp (see `_sigmoid_`), with per-column constants k; then
+    g = 2 sigmoid(2a) - 1 = tanh(a)."""
     H = c.shape[-1]
-    gates *= scale
-    np.tanh(gates, out=gates)
-    gates *= scale
-    gates += shift
+    gates *= k
+    with np.errstate(over="ignore"):
+        np.exp(gates, out=gates)
+    gates += 1.0
+    np.divide(1.0, gates, out=gates)
     i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
+    g *= 2.0
+    g -= 1.0
     np.multiply(f, c_prev, out=c)          # c' = f * c
     np.multiply(i, g, out=scratch)
     c += scratch                           #    + i * g
@@ -202,8 +208,7 @@ def lstm_cell_forward(x, h, c, weight_ih, weight_hh, bias_ih=None, bias_hh=None)
     """x [N, I], h [N, H], c [N, H] -> (h', c'), each [N, H]."""
     gates = _cell_preactivation(x, h, weight_ih, weight_hh, _bias_sum(bias_ih, bias_hh))
     h_new, c_new, tanh_c = np.empty_like(c), np.empty_like(c), np.empty_like(c)
-    scale, shift = _lstm_gate_constants(gates)
-    _lstm_gates_forward(gates, c, c_new, tanh_c, h_new, scale, shift, np.empty_like(c))
+    _lstm_gates_forward(gates, c, c_new, tanh_c, h_new, _lstm_gate_constants(gates), np.empty_like(c))
     return (h_new, c_new), (x, h, c, weight_ih, weight_hh, bias_ih is not None, gates, tanh_c)
 
 
@@ -337,7 +342,7 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, re
     steps, o = _time_order(L, reverse)
     hs[L * (1 - o)], cs[L * (1 - o)] = h0, c0
     hh, scratch = np.empty_like(gates[0]), np.empty_like(h0)
-    scale, shift = _lstm_gate_constants(gates[0])
+    k = _lstm_gate_constants(gates[0])
     weight_hh_t = weight_hh.T
     for t in steps:
         np.matmul(hs[t + 1 - o], weight_hh_t, out=hh)     # h_{t-1} W_hh^T, all four gates
@@ -345,7 +350,7 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, re
         gt += hh
         if bias is not None:
             gt += bias
-        _lstm_gates_forward(gt, cs[t + 1 - o], cs[t + o], tanh_cs[t], hs[t + o], scale, shift, scratch)
+        _lstm_gates_forward(gt, cs[t + 1 - o], cs[t + o], tanh_cs[t], hs[t + o], k, scratch)
     output = hs[o:o + L]
     cache = (x2, x.shape, weight_ih, weight_hh, bias is not None, gates, hs, cs, tanh_cs, reverse)
     return (output, (hs[L * o], cs[L * o])), cache
