@@ -1,4 +1,4 @@
-"""Side-by-side timing: each (case, library) runs in its own process; prints medians and ratios.
+"""Side-by-side timing: each library runs a case in its own process; prints medians and ratios.
 
 A case is a function `case(lib)` registered with `@case("name")`; given "numpy" or "torch" it
 builds its inputs and returns a zero-argument step (forward + backward) to time.
@@ -6,15 +6,17 @@ Cases live in benchmarks/cases/*.py.
 
     python -m benchmarks.layers                   # every case, markdown table
     python -m benchmarks.layers --filter Conv2d   # cases whose name contains Conv2d
-    python -m benchmarks.layers --rounds 5        # 5 alternating runs of each library per case
+    python -m benchmarks.layers --rounds 9        # 9 alternating rounds of each library per case
 
-The machine is noisy (another tenant, CPU boost): the same case moves by up to 30% between runs.
-So the libraries alternate, ours then torch, for `--rounds` rounds, and the table gives the
+The machine is noisy (another tenant taking a core, CPU boost): the same case moves by up to 30%
+between runs, and the host's share drifts over seconds. So each library's process builds and
+warms up the case once, then the two take turns, ours then torch, for `--rounds` short rounds
+(at least `ROUND_STEPS` steps and `ROUND_SECONDS` each, a pause between turns so that one
+library's spinning threads have gone to sleep before the other starts). The table gives the
 median of each library's rounds; the ratio is that of the medians, and "rounds" the lowest and
-highest ratio of one round's pair (ours, then torch right after): how far one run can stray.
-Before and after the table a line gives the speed of a 1024^3 float32 product on one thread and
-on all of them: when the host lends the VM less than its cores, the second number falls towards
-the first.
+highest ratio of one round's pair: how far one turn can stray. Before and after the table a line
+gives the speed of a 1024^3 float32 product on one thread and on all of them: when the host
+lends the VM less than its cores, the second number falls towards the first.
 """
 import argparse
 import importlib
@@ -24,6 +26,7 @@ import pkgutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 CASES = {}
@@ -57,15 +60,75 @@ def time_step(step, warmup: int = 3, min_repeats: int = 10, min_seconds: float =
     return statistics.median(times)
 
 
-def _run_one(name: str, lib: str, threads: int) -> float:
-    """Time one case in a fresh process so neither library's threads disturb the other."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads))
-    out = subprocess.run([sys.executable, "-m", "benchmarks.layers", "--one", name, "--lib", lib],
-                         env=env, capture_output=True, text=True)
-    if out.returncode:
-        raise RuntimeError(f"benchmark {name!r} ({lib}) failed:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
+ROUND_STEPS, ROUND_SECONDS = 5, 1.0
+
+
+class _Library:
+    """One library's process for one case: the case is built and warmed up once, then timed
+    for a round whenever asked (so neither library's threads disturb the other's)."""
+
+    def __init__(self, name: str, lib: str, threads: int):
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+                   MKL_NUM_THREADS=str(threads))
+        self.name, self.lib = name, lib
+        self.errors = tempfile.TemporaryFile("w+")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.layers", "--serve", name, "--lib", lib], env=env,
+            cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors, text=True)
+        self._reply()                                   # ready: built and warmed up
+
+    def round(self) -> float:
+        """Median seconds of a step over one round (ROUND_STEPS steps and ROUND_SECONDS at least)."""
+        self.process.stdin.write(f"{ROUND_SECONDS}\n")
+        self.process.stdin.flush()
+        return self._reply()["seconds"]
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait()
+        self.errors.close()
+
+    def _reply(self) -> dict:
+        line = self.process.stdout.readline()
+        if not line:
+            self.process.wait()
+            self.errors.seek(0)
+            raise RuntimeError(f"benchmark {self.name!r} ({self.lib}) failed:\n{self.errors.read()}")
+        return json.loads(line)
+
+
+def _serve(name: str, lib: str) -> None:
+    """The child: build the case, warm up, then time a round per line read from stdin (its
+    minimum seconds).
+
+    Replies go to the real stdout; anything the case prints goes to stderr."""
+    replies, sys.stdout = sys.stdout, sys.stderr
+    if lib == "torch":
+        import torch
+        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
+    fn, _ = load_cases()[name]
+    step = fn(lib)
+    for _ in range(3):
+        step()
+    print(json.dumps({"ready": True}), file=replies, flush=True)
+    for line in sys.stdin:
+        seconds = time_step(step, warmup=0, min_repeats=ROUND_STEPS, min_seconds=float(line))
+        print(json.dumps({"seconds": seconds}), file=replies, flush=True)
+
+
+def _rounds(name: str, rounds: int, threads: int, pause: float) -> dict:
+    """{lib: [median seconds of each round]}, the libraries taking turns."""
+    libraries = [_Library(name, lib, threads) for lib in ("numpy", "torch")]
+    try:
+        times = {library.lib: [] for library in libraries}
+        for _ in range(max(1, rounds)):
+            for library in libraries:
+                time.sleep(pause)
+                times[library.lib].append(library.round())
+        return times
+    finally:
+        for library in libraries:
+            library.close()
 
 
 def _probe_child() -> None:
@@ -87,28 +150,20 @@ def machine_line(threads: int) -> str:
             f"{threads}")
 
 
-def _child(name: str, lib: str) -> None:
-    if lib == "torch":
-        import torch
-        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
-    fn, _ = load_cases()[name]
-    print(json.dumps({"case": name, "lib": lib, "seconds": time_step(fn(lib))}))
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--filter", default="", help="only cases whose name contains this")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--pause", type=float, default=1.0, help="seconds between processes")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each library per case")
-    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--pause", type=float, default=0.5, help="seconds between turns")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of each library per case")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--lib", help=argparse.SUPPRESS)
     parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.probe:
         return _probe_child()
-    if args.one:
-        return _child(args.one, args.lib)
+    if args.serve:
+        return _serve(args.serve, args.lib)
     rows = []
     print(f"Machine before: {machine_line(args.threads)}\n", flush=True)
     print("| case | numpy_transformer (ms) | torch (ms) | ratio | rounds | target |")
@@ -116,11 +171,7 @@ def main(argv=None):
     for name, (_, target) in load_cases().items():
         if args.filter not in name:
             continue
-        runs = {"numpy": [], "torch": []}
-        for _ in range(max(1, args.rounds)):
-            for lib in runs:
-                runs[lib].append(_run_one(name, lib, args.threads))
-                time.sleep(args.pause)
+        runs = _rounds(name, args.rounds, args.threads, args.pause)
         ours, theirs = statistics.median(runs["numpy"]), statistics.median(runs["torch"])
         ratio = ours / theirs
         paired = [a / b for a, b in zip(runs["numpy"], runs["torch"])]    # one round's pair each

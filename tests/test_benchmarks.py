@@ -1,6 +1,9 @@
-"""The benchmark harness's machine probe (the timings themselves are not tests)."""
+"""The benchmark harness: its machine probe and its turns (the timings themselves are not tests)."""
 import re
 
+import pytest
+
+from benchmarks import harness
 from benchmarks.harness import machine_line
 
 
@@ -8,3 +11,15 @@ def test_the_machine_line_gives_product_speeds_on_one_thread_and_on_all():
     line = machine_line(2)
     one, two = (float(v) for v in re.findall(r"(\d+) (?:GFLOP/s on 1 thread|on 2)", line))
     assert line.startswith("1024^3 float32 product:") and one > 0 and two > 0
+
+
+def test_each_library_times_its_rounds_in_its_own_process(monkeypatch):
+    monkeypatch.setattr(harness, "ROUND_SECONDS", 0.0)     # ROUND_STEPS steps a round
+    times = harness._rounds("Linear 600x256->1024", rounds=2, threads=1, pause=0.0)
+    assert set(times) == {"numpy", "torch"}
+    assert all(len(rounds) == 2 and all(t > 0 for t in rounds) for rounds in times.values())
+
+
+def test_a_case_that_fails_reports_the_childs_error():
+    with pytest.raises(RuntimeError, match="(?s)no such case.*KeyError"):
+        harness._Library("no such case", "numpy", threads=1)
