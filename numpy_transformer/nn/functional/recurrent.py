@@ -29,10 +29,10 @@ __all__ = [
 # Gate math shared by the cells and the sequences (in place, on [N, ...] views)
 # ---------------------------------------------------------------------------------------------
 
-# NumPy's float32 exp costs about 60% of its tanh here (32x1024: 49 vs 96 us; neither has a SIMD
-# version on this machine), so the gates are written with exp: sigmoid(a) = 1 / (1 + exp(-a)) and
-# tanh(a) = 2 sigmoid(2a) - 1. exp(-a) overflows to inf for a below about -88 (float32), which
-# gives 0, as it should: the overflow is not an error.
+# NumPy's float32 exp costs about 60% of its tanh (32x1024: 49 vs 96 us on the development
+# machine, both far slower than a multiply), so the gates are written with exp:
+# sigmoid(a) = 1 / (1 + exp(-a)) and tanh(a) = 2 sigmoid(2a) - 1. exp(-a) overflows to inf for a
+# below about -88 (float32), which gives 0, as it should: the overflow is not an error.
 def _sigmoid_(a):
     """a <- sigmoid(a) in place, as 1 / (1 + exp(-a))."""
     np.negative(a, out=a)
