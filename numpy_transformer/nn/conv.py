@@ -2,7 +2,7 @@
 from . import functional as F
 from . import init
 from ._checks import check_float, check_ndim
-from .functional.conv import _pair, resolve_padding
+from .functional._im2col import _pair, resolve_padding
 from .module import Module
 from .parameter import Parameter
 

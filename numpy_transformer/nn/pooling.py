@@ -1,7 +1,7 @@
 """MaxPool2d and AvgPool2d, with PyTorch's arguments and defaults (stride = kernel_size)."""
 from . import functional as F
 from ._checks import check_float, check_ndim
-from .functional.conv import _pair
+from .functional._im2col import _pair
 from .module import Module
 
 __all__ = ["MaxPool2d", "AvgPool2d"]

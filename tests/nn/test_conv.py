@@ -11,7 +11,7 @@ import numpy_transformer as nt
 from numpy_transformer import _parallel
 from numpy_transformer.nn import functional as F
 from numpy_transformer.nn.functional import conv as conv_math
-from numpy_transformer.nn.functional.conv import _pair, resolve_padding
+from numpy_transformer.nn.functional._im2col import _pair, resolve_padding
 from numpy_transformer.testing import (check_functional_gradients, check_module_gradients,
                                        compare_with_torch)
 

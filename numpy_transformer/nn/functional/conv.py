@@ -2,7 +2,7 @@
 
 Shapes: N batch, C input channels, O output channels, g groups, H x W input, OH x OW output,
 KH x KW kernel, L = OH * OW. Inside, images are kept channel-first ([C, N, H, W], or
-[C, H, W, N] when rows are short; see "internal layouts") and the columns are
+[C, H, W, N] when rows are short; see "internal layouts" in `_im2col.py`) and the columns are
 `cols [C, KH, KW, N*L]`, so that with `weight [O, C/g, KH, KW]` viewed as `[g, O/g, C/g*KH*KW]`
 every product below is one (grouped) GEMM whose result needs no reshuffling:
 
@@ -13,204 +13,15 @@ every product below is one (grouped) GEMM whose result needs no reshuffling:
 The transposed convolution is the adjoint of a convolution: its forward is the convolution's
 input gradient and its backward is the convolution's forward (for dx) and weight gradient.
 """
-from collections import namedtuple
-
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ..._blas import single_threaded_blas
-from ..._parallel import parallel_blocks, row_chunks, run_chunks
+from ..._parallel import parallel_blocks
+from ._im2col import (Geometry, _col2im, _conv_geometry, _im2col, _internal_shape, _layout, _pair,
+                      _to_internal, _to_nchw, _windows, conv_output_size)
 
 __all__ = ["conv2d_forward", "conv2d_backward", "conv_transpose2d_forward",
            "conv_transpose2d_backward", "conv_output_size"]
-
-# Geometry of one convolution: pads = ((top, bottom), (left, right)); in_hw is the unpadded input
-# size and out_hw the output size, both given so that the transposed convolution can fix them.
-Geometry = namedtuple("Geometry", "kernel stride dilation pads in_hw out_hw")
-
-
-def _pair(value, name: str = "value"):
-    """An int or a pair of ints -> (int, int)."""
-    if isinstance(value, (int, np.integer)):
-        return int(value), int(value)
-    pair = tuple(int(v) for v in value)
-    if len(pair) != 2:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    return pair
-
-
-def resolve_padding(padding, kernel, dilation):
-    """int, (ph, pw), ((top, bottom), (left, right)), 'valid' or 'same' -> ((t, b), (l, r)).
-
-    'same' pads d * (k - 1) in total per axis, the odd one out at the end (as PyTorch does)."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            return (0, 0), (0, 0)
-        if padding == "same":
-            totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
-            return tuple((t // 2, t - t // 2) for t in totals)
-        raise ValueError(f"padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
-    if isinstance(padding, (int, np.integer)):
-        return (int(padding),) * 2, (int(padding),) * 2
-    padding = tuple(padding)
-    if len(padding) == 2 and all(isinstance(p, (int, np.integer)) for p in padding):
-        return (int(padding[0]),) * 2, (int(padding[1]),) * 2
-    return _pair(padding[0], "padding"), _pair(padding[1], "padding")
-
-
-def conv_output_size(size: int, kernel: int, stride: int = 1, pad: int = 0, dilation: int = 1) -> int:
-    """Output length of a convolution over `size` (pad = both sides together)."""
-    return (size + pad - dilation * (kernel - 1) - 1) // stride + 1
-
-
-def _conv_geometry(x_shape, kernel, stride, padding, dilation) -> Geometry:
-    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
-    pads = resolve_padding(padding, kernel, dilation)
-    in_hw = tuple(x_shape[-2:])
-    out_hw = tuple(conv_output_size(n, k, s, sum(p), d)
-                   for n, k, s, p, d in zip(in_hw, kernel, stride, pads, dilation))
-    if min(out_hw) <= 0:
-        raise ValueError(f"conv2d: input of spatial size {in_hw} padded by {pads} is smaller than "
-                         f"the kernel {tuple(kernel)} with dilation {dilation}; output would be {out_hw}")
-    return Geometry(tuple(kernel), stride, dilation, pads, in_hw, out_hw)
-
-
-# ---- internal layouts: channel-first, the batch outside or inside each image ----
-# "NHW" [C, N, H, W]: each image's rows stay whole, so converting from [N, C, H, W] is cheap,
-#   but im2col / col2im then move one row (OW numbers) at a time.
-# "HWN" [C, H, W, N]: the batch is innermost, so im2col / col2im move runs of N (or OW * N)
-#   numbers; worth its costlier conversion (the batch moves to the inside of every image)
-#   when rows are short and the columns outweigh the images (measured on the CNN/GAN shapes).
-# The columns follow the layout: [C, KH, KW, N, OH, OW] or [C, KH, KW, OH, OW, N].
-SHORT_ROW = 16
-_FROM_NCHW = {"NHW": (1, 0, 2, 3), "HWN": (1, 2, 3, 0)}
-_TO_NCHW = {"NHW": (1, 0, 2, 3), "HWN": (3, 0, 1, 2)}
-
-
-def _layout(geo, weight, groups) -> str:
-    """The internal layout of the convolution geo with weight [O, C/g, KH, KW]."""
-    (oh, ow), (h, w) = geo.out_hw, geo.in_hw
-    channels, outputs = weight.shape[1] * groups, weight.shape[0]
-    columns = channels * weight.shape[2] * weight.shape[3] * oh * ow  # per image
-    images = channels * h * w + outputs * oh * ow
-    return "HWN" if ow < SHORT_ROW and columns >= images else "NHW"
-
-
-def _spatial(layout, rows, columns):
-    """Index applying `rows` and `columns` to the H and W axes of a [C, ...] internal array."""
-    return (slice(None), rows, columns) if layout == "HWN" else (slice(None), slice(None), rows, columns)
-
-
-def _internal_shape(channels, batch, hw, layout):
-    return (channels, *hw, batch) if layout == "HWN" else (channels, batch, *hw)
-
-
-def _piece(a, layout, start, stop, nchw: bool = False):
-    """The part of `a` one thread works on: images start:stop in the NHW layout, channels
-    start:stop in the HWN layout (its batch is innermost: halving those runs would slow every
-    copy). `a` is internal ([C, ...] or columns [C, KH, KW, ...]), or [N, C, ...] if nchw."""
-    if layout == "HWN":
-        return a[:, start:stop] if nchw else a[start:stop]
-    if nchw:
-        return a[start:stop]
-    axis = a.ndim - 3                                       # N of [C, N, H, W] / [C, KH, KW, N, OH, OW]
-    return a[(slice(None),) * axis + (slice(start, stop),)]
-
-
-def _in_pieces(fn, layout, batch, channels, size):
-    """fn(start, stop) over ranges of images (NHW) or of channels (HWN), one range per thread
-    when the work (`size` elements) is big: the copies below are independent per image and per
-    channel, so results are the same."""
-    run_chunks(fn, row_chunks(channels if layout == "HWN" else batch, size))
-
-
-def _to_internal(x, layout, pads=((0, 0), (0, 0))):
-    """[N, C, H, W] -> contiguous internal [C, ...] array, zero padded by ((t, b), (l, r))."""
-    (top, bottom), (left, right) = pads
-    N, C, H, W = x.shape
-    xp = np.empty_like(x, shape=_internal_shape(C, N, (H + top + bottom, W + left + right), layout),
-                       order="C")
-    padded = top or bottom or left or right
-    interior = _spatial(layout, slice(top, top + H), slice(left, left + W))
-
-    def move(start, stop):
-        part = _piece(xp, layout, start, stop)
-        if padded:
-            part.fill(0)
-        part[interior] = _piece(x, layout, start, stop, nchw=True).transpose(_FROM_NCHW[layout])
-    _in_pieces(move, layout, N, C, xp.size)
-    return xp
-
-
-def _to_nchw(a, layout, bias=None):
-    """Internal [C, ...] array (any strides) -> contiguous [N, C, H, W], plus bias [C] if given."""
-    C, N = a.shape[0], a.shape[1] if layout == "NHW" else a.shape[3]
-    hw = a.shape[2:] if layout == "NHW" else a.shape[1:3]
-    y = np.empty_like(a, shape=(N, C, *hw), order="C")
-
-    def move(start, stop):
-        part = _piece(a, layout, start, stop).transpose(_TO_NCHW[layout])
-        out = _piece(y, layout, start, stop, nchw=True)
-        if bias is None:
-            np.copyto(out, part)
-        else:
-            channels = bias[start:stop] if layout == "HWN" else bias
-            np.add(part, channels.reshape(-1, 1, 1), out=out)
-    _in_pieces(move, layout, N, C, y.size)
-    return y
-
-
-def _window_slices(geo, i: int, j: int):
-    """(rows, columns) of the padded input that kernel offset (i, j) meets, one per output."""
-    (sh, sw), (dh, dw), (oh, ow) = geo.stride, geo.dilation, geo.out_hw
-    return (slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
-            slice(j * dw, j * dw + sw * (ow - 1) + 1, sw))
-
-
-# ---- im2col / col2im ----
-def _windows(xp, geo, layout):
-    """Padded internal xp [C, ...] -> a view [C, KH, KW, (N, OH, OW in the layout's order)] of
-    every window: the columns before they are copied."""
-    (kh, kw), (dh, dw) = geo.kernel, geo.dilation
-    span = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
-    rows, columns = _window_slices(geo, 0, 0)                       # where each window starts
-    if layout == "HWN":                                             # [C, OH, OW, N, KH, KW]
-        windows = sliding_window_view(xp, span, axis=(1, 2))[:, rows, columns, :, ::dh, ::dw]
-    else:                                                           # [C, N, OH, OW, KH, KW]
-        windows = sliding_window_view(xp, span, axis=(2, 3))[:, :, rows, columns, ::dh, ::dw]
-    return windows.transpose(0, 4, 5, 1, 2, 3)                      # kernel axes after C
-
-
-def _im2col(x, geo, layout):
-    """x [N, C, H, W] -> cols [C, KH, KW, (N, OH, OW in the layout's order)]: every window."""
-    xp = _to_internal(x, layout, geo.pads)
-    windows = _windows(xp, geo, layout)
-    cols = np.empty_like(xp, shape=windows.shape, order="C")
-    _in_pieces(lambda start, stop: np.copyto(_piece(cols, layout, start, stop),
-                                             _piece(windows, layout, start, stop)),
-               layout, x.shape[0], x.shape[1], cols.size)
-    return cols
-
-
-def _col2im(cols, geo, layout):
-    """cols [C, KH, KW, ...] -> internal [C, ...] of the input: each column added back to the
-    pixel it was copied from (pixels shared by several windows sum), padding cropped."""
-    C, KH, KW = cols.shape[:3]
-    N = cols.shape[-1] if layout == "HWN" else cols.shape[3]
-    (top, bottom), (left, right) = geo.pads
-    H, W = geo.in_hw
-    shape = _internal_shape(C, N, (H + top + bottom, W + left + right), layout)
-    dxp = np.empty_like(cols, shape=shape, order="C")
-
-    def add(start, stop):
-        part, cols_part = _piece(dxp, layout, start, stop), _piece(cols, layout, start, stop)
-        part.fill(0)
-        for i in range(KH):
-            for j in range(KW):
-                part[_spatial(layout, *_window_slices(geo, i, j))] += cols_part[:, i, j]
-    _in_pieces(add, layout, N, C, cols.size)
-    return dxp[_spatial(layout, slice(top, top + H), slice(left, left + W))]
-
 
 # ---- the three GEMMs, grouped: g independent products ----
 def _weight_columns(weight, groups):

@@ -7,7 +7,7 @@ position, form a strided view of the padded input. Pooling is a loop over these 
 import numpy as np
 
 from ..._parallel import parallel_slices
-from .conv import Geometry, _pair, _window_slices
+from ._im2col import Geometry, _pair, _window_slices
 
 __all__ = ["max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward",
            "avg_pool2d_backward", "pool_output_size"]
@@ -117,7 +117,7 @@ def _argmax_offsets(xp, y, geo):
 
 def _flat_indices(winner, geo):
     """Offset numbers -> PyTorch's indices: row * W + column in the unpadded input (int64)."""
-    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = geo.kernel, geo.stride, geo.dilation, geo.out_hw
+    kw, (sh, sw), (dh, dw), (oh, ow) = geo.kernel[1], geo.stride, geo.dilation, geo.out_hw
     (top, _), (left, _) = geo.pads
     W = geo.in_hw[1]
     winner = winner.astype(np.int64)
