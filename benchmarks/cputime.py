@@ -73,7 +73,7 @@ def main(argv=None):
         return _child(args.one, args.lib, args.repeats, args.min_seconds)
     libs = ("numpy", "torch") if args.lib == "both" else (args.lib,)
     what = "wall / cpu / main-thread cpu" if args.pool_only else "wall / cpu"
-    print(f"| case | threads | " + " | ".join(f"{lib} {what} (ms)" for lib in libs)
+    print("| case | threads | " + " | ".join(f"{lib} {what} (ms)" for lib in libs)
           + (" | ratio wall / cpu |" if len(libs) == 2 else " |"))
     for name in load_cases():
         if args.filter not in name:

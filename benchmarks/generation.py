@@ -44,8 +44,8 @@ def main(argv=None):
 
     import numpy_transformer as nt
     from numpy_transformer.models import GPT, GPTConfig
-    print(f"| model | prompt + new tokens | batch | no cache (tokens/s) | KV cache (tokens/s) "
-          f"| speed-up |")
+    print("| model | prompt + new tokens | batch | no cache (tokens/s) | KV cache (tokens/s) "
+          "| speed-up |")
     print("|---|---:|---:|---:|---:|---:|")
     for size in args.size or list(SIZES):
         options, prompt_length, new_tokens = SIZES[size]

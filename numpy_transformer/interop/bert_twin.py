@@ -148,8 +148,6 @@ def train_twins(task, batches, dtype=np.float64, pause: float = 0.0, progress: b
     (inside the steps only), max_abs_diff, and the trained twin."""
     import time
     from ..testing.twin import copy_weights_to_torch
-    from ..grad_mode import no_grad
-    torch = _torch()
     model = task.model.to(dtype)
     twin = BertTwin(model.config, dtype)
     copy_weights_to_torch(model, twin)

@@ -2,8 +2,6 @@
 import inspect
 import time
 
-import numpy as np
-
 from ..interop.torch import _torch, to_torch
 from ..random import manual_seed
 

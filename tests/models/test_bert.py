@@ -4,7 +4,6 @@ import copy
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, strategies as st
 
 import numpy_transformer as nt

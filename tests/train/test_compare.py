@@ -1,5 +1,4 @@
 """`compare` trains our model and its torch twin from the same weights on the same batches."""
-import numpy_transformer as nt
 from numpy_transformer.recipes import get_recipe
 from numpy_transformer.train.compare import compare_with_pytorch
 

@@ -7,7 +7,6 @@ import sys
 import time
 
 import numpy as np
-import pytest
 
 import numpy_transformer as nt
 from numpy_transformer.recipes import get_recipe

@@ -1,6 +1,4 @@
 """Linear layer math: y = x W^T + b."""
-import numpy as np
-
 __all__ = ["linear_forward", "linear_backward"]
 
 
