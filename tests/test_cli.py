@@ -1,5 +1,7 @@
 """The command line: list, train (the README's main job), eval, and clear errors."""
 import json
+import os
+import subprocess
 
 import pytest
 
@@ -32,3 +34,15 @@ def test_unknown_recipe_and_option_are_named(tmp_path):
         main(["train", "nope", "--out", str(tmp_path)])
     with pytest.raises(SystemExit, match="no option 'colour'"):
         main(["train", "digits", "--set", "colour=red", "--out", str(tmp_path)])
+
+
+def test_benchmark_runs_the_side_by_side_timings_from_a_checkout(monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setattr(subprocess, "call", lambda command, cwd: calls.append((command, cwd)) or 0)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    assert main(["benchmark", "--filter", "Conv2d", "--rounds", "7", "--root", root]) == 0
+    (command, cwd), = calls
+    assert command[1:] == ["-m", "benchmarks.layers", "--threads", "2", "--rounds", "7",
+                           "--filter", "Conv2d"] and cwd == root
+    with pytest.raises(SystemExit, match="no benchmarks/ folder"):
+        main(["benchmark", "--root", str(tmp_path)])

@@ -9,7 +9,8 @@ def run(args) -> int:
     if not os.path.isdir(os.path.join(root, "benchmarks", "cases")):
         raise SystemExit(f"no benchmarks/ folder in {root}: run this from a source checkout of "
                          "numpy_transformer (or pass --root)")
-    command = [sys.executable, "-m", "benchmarks.layers", "--threads", str(args.threads)]
+    command = [sys.executable, "-m", "benchmarks.layers", "--threads", str(args.threads),
+               "--rounds", str(args.rounds)]
     if args.filter:
         command += ["--filter", args.filter]
     return subprocess.call(command, cwd=root)
@@ -19,5 +20,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("benchmark", help="time layers and models against PyTorch")
     parser.add_argument("--filter", help="only cases whose name contains this")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="turns of each library per case, taken alternately")
     parser.add_argument("--root", help="the source checkout (default: the current folder)")
     parser.set_defaults(run=run)
