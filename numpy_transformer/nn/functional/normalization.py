@@ -98,19 +98,21 @@ def layer_norm_backward(dy, cache):
     def block(k, start, stop):
         g, hb, dyb, sb = dx[start:stop], xhat[start:stop], dy2[start:stop], rstd[start:stop]
         ones = row_ones[:stop - start]
+        scratch = np.empty_like(g)
         if dbias_parts is not None:
             np.matmul(ones, dyb, out=dbias_parts[k])        # this block's sum of dy
         if w is not None:
-            np.multiply(dyb, hb, out=g)                     # dy * xhat (g is scratch here)
-            np.matmul(ones, g, out=dweight_parts[k])        # this block's sum of dy * xhat
+            np.multiply(dyb, hb, out=scratch)               # dy * xhat
+            np.matmul(ones, scratch, out=dweight_parts[k])  # this block's sum of dy * xhat
+            mean_gx = _row_dots(scratch, w)                 # sum of g * xhat = (dy * xhat) . w
             np.multiply(dyb, w, out=g)                      # g = dy * weight
         else:
             g[...] = dyb
+            mean_gx = _row_dots(g, hb)
+        mean_gx *= 1.0 / D                                  # mean(g xhat)
         mean_g = _row_dots(g, feature_ones)                 # [rows], then / D
         mean_g *= 1.0 / D
-        mean_gx = _row_dots(g, hb)                          # [rows], then / D
-        mean_gx *= 1.0 / D
-        scratch = np.multiply(hb, mean_gx[:, None])
+        np.multiply(hb, mean_gx[:, None], out=scratch)
         g -= scratch                                        # g - xhat * mean(g xhat)
         g -= mean_g[:, None]                                #   - mean(g)
         g *= sb[:, None]                                    # times rstd
