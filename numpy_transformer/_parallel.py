@@ -14,7 +14,10 @@ import threading
 
 import numpy as np
 
-__all__ = ["num_threads", "parallel_for", "parallel_rows", "parallel_blocks", "parallel_slices",
+from ._blas import single_threaded_blas
+
+__all__ = ["num_threads", "parallel_for", "parallel_rows", "parallel_blocks", "indexed_blocks",
+           "parallel_slices",
            "parallel_copy", "parallel_ufunc", "row_chunks", "run_chunks", "MIN_PARALLEL_ELEMENTS"]
 
 # Below this many elements (in all the jobs together), threads cost more than they save.
@@ -160,6 +163,19 @@ def parallel_blocks(fn, n_rows: int, row_size: int, block_size: int = 1 << 16) -
         for start in range(first, last, rows):
             fn(start, min(start + rows, last))
     run_chunks(run, row_chunks(n_rows, n_rows * row_size, align=rows))
+
+
+def indexed_blocks(fn, n_rows: int, row_size: int, rows_per_block: int) -> None:
+    """fn(k, start, stop) for each block k of `rows_per_block` rows (the last may be short), the
+    blocks spread over threads as by `parallel_blocks`, every product in them on one BLAS thread
+    (the threads share the cores). A single block runs directly on the calling thread, and its
+    products keep their BLAS threads."""
+    if n_rows <= rows_per_block:
+        fn(0, 0, n_rows)
+        return
+    with single_threaded_blas():
+        parallel_blocks(lambda start, stop: fn(start // rows_per_block, start, stop), n_rows,
+                        row_size, rows_per_block * row_size)
 
 
 def parallel_slices(fn, *arrays, axis: int = None, size: int = None) -> None:

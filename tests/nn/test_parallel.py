@@ -73,6 +73,18 @@ def test_parallel_blocks_visit_every_block_once_with_the_same_blocks_on_any_thre
     assert seen["1"] == seen["2"] == seen["3"] == [(0, 3), (3, 6), (6, 9), (9, 10)]
 
 
+def test_indexed_blocks_number_the_blocks_and_run_a_single_block_directly(monkeypatch):
+    monkeypatch.setattr(_parallel, "MIN_PARALLEL_ELEMENTS", 0)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    seen = []
+    _parallel.indexed_blocks(lambda k, a, b: seen.append((k, a, b)), 10, 3, rows_per_block=4)
+    assert sorted(seen) == [(0, 0, 4), (1, 4, 8), (2, 8, 10)]
+    ran_on = []
+    _parallel.indexed_blocks(lambda k, a, b: ran_on.append((k, a, b, threading.current_thread())),
+                             3, 3, rows_per_block=4)
+    assert ran_on == [(0, 0, 3, threading.current_thread())]
+
+
 def test_work_submitted_from_a_worker_runs_inline_instead_of_deadlocking(two_threads):
     inner_threads = []
 

@@ -15,8 +15,7 @@ input gradient and its backward is the convolution's forward (for dx) and weight
 """
 import numpy as np
 
-from ..._blas import single_threaded_blas
-from ..._parallel import parallel_blocks
+from ..._parallel import indexed_blocks
 from ._im2col import (Geometry, _col2im, _conv_geometry, _im2col, _internal_shape, _layout, _pair,
                       _to_internal, _to_nchw, _windows, conv_output_size)
 
@@ -78,17 +77,6 @@ def _images_per_block(n_images, image_elements, block_elements):
     return -(-n_images // blocks)
 
 
-def _image_blocks(fn, n_images, image_elements, block_elements):
-    """fn(k, start, stop) for each block k of images start:stop, the blocks spread over threads."""
-    per_block = _images_per_block(n_images, image_elements, block_elements)
-    if n_images <= per_block:                 # one block: the products keep their BLAS threads
-        fn(0, 0, n_images)
-        return
-    with single_threaded_blas():
-        parallel_blocks(lambda start, stop: fn(start // per_block, start, stop), n_images,
-                        image_elements, per_block * image_elements)
-
-
 def _forward_in_blocks(x, weight, bias, geo, groups):
     """conv2d_forward in the NHW layout: -> y [N, O, OH, OW], cols [C, KH, KW, N, OH, OW]."""
     N, O, (oh, ow) = x.shape[0], weight.shape[0], geo.out_hw
@@ -104,14 +92,17 @@ def _forward_in_blocks(x, weight, bias, geo, groups):
             np.copyto(y[start:stop], y_block.transpose(1, 0, 2, 3))
         else:
             np.add(y_block.transpose(1, 0, 2, 3), bias.reshape(-1, 1, 1), out=y[start:stop])
-    _image_blocks(block, N, cols[:, :, :, 0].size, FORWARD_BLOCK_ELEMENTS)
+    image = cols[:, :, :, 0].size                                   # column elements per image
+    indexed_blocks(block, N, image, _images_per_block(N, image, FORWARD_BLOCK_ELEMENTS))
     return y, cols
 
 
 def _backward_in_blocks(dy, cols, weight, has_bias, groups, geo, input_grad):
     """conv2d_backward in the NHW layout: -> dx (or None), dweight, dbias (or None)."""
     N, O = dy.shape[:2]
-    blocks = -(-N // _images_per_block(N, cols[:, :, :, 0].size, BACKWARD_BLOCK_ELEMENTS))
+    image = cols[:, :, :, 0].size                                   # column elements per image
+    per_block = _images_per_block(N, image, BACKWARD_BLOCK_ELEMENTS)
+    blocks = -(-N // per_block)
     dweights = np.empty_like(weight, shape=(blocks, *weight.shape))
     dbiases = np.empty_like(weight, shape=(blocks, O)) if has_bias else None
     dx = np.empty_like(dy, shape=(N, cols.shape[0], *geo.in_hw)) if input_grad else None
@@ -124,7 +115,7 @@ def _backward_in_blocks(dy, cols, weight, has_bias, groups, geo, input_grad):
         if input_grad:
             dx_block = _col2im(_columns_grad(dy_block, weight, groups), geo, "NHW")  # [C, n, H, W]
             np.copyto(dx[start:stop], dx_block.transpose(1, 0, 2, 3))
-    _image_blocks(block, N, cols[:, :, :, 0].size, BACKWARD_BLOCK_ELEMENTS)
+    indexed_blocks(block, N, image, per_block)
     return dx, dweights.sum(axis=0), dbiases.sum(axis=0) if has_bias else None
 
 
