@@ -1,4 +1,6 @@
 """`numpy-transformer compare RECIPE`: ours and the PyTorch twin, same weights, same batches."""
+import numpy as np
+
 from ._options import add_recipe_options, config_overrides
 
 
@@ -18,8 +20,10 @@ def run(args) -> int:
         print(f"{name:<18}{values}{r['train_seconds']:>15.1f}")
     print(f"time ratio numpy_transformer / torch: {ours['train_seconds'] / theirs['train_seconds']:.2f}x")
     if result.get("chunk_ratios"):                       # the libraries took turns
-        ratios = result["chunk_ratios"]
-        print(f"  in {len(ratios)} turns each: {min(ratios):.2f}x to {max(ratios):.2f}x")
+        ratios = np.sort(result["chunk_ratios"])
+        low, high = np.quantile(ratios, [0.1, 0.9])
+        print(f"  in {len(ratios)} turns each: median {np.median(ratios):.2f}x, "
+              f"10-90% {low:.2f}x to {high:.2f}x, all {ratios[0]:.2f}x to {ratios[-1]:.2f}x")
     return 0
 
 

@@ -188,15 +188,14 @@ def generate(setup, prompt: str, max_new_tokens: int, temperature: float = 1.0, 
 
 
 def _compare(recipe_name):
-    def compare(config, data_dir=None, pause: float = 2.0, progress: bool = True,
-                **options) -> dict:
+    def compare(config, data_dir=None, progress: bool = True, **options) -> dict:
         """Train ours and the PyTorch twin on the same batches, taking turns
-        (train/compare_lm.py; options: chunk_steps)."""
+        (train/compare_lm.py; options: pause, chunk_steps)."""
         from ..interop.torch_gpt import gpt_to_torch
         from ..train.compare_lm import compare_language_model
         from .registry import get_recipe
         return compare_language_model(get_recipe(recipe_name), config, gpt_to_torch, data_dir,
-                                      pause, progress, **options)
+                                      progress=progress, **options)
     return compare
 
 

@@ -71,13 +71,14 @@ def _evaluate_torch(twin, loader):
     return correct / count
 
 
-def compare_with_pytorch(recipe, config, data_dir=None, pause: float = 2.0, progress=True) -> dict:
+def compare_with_pytorch(recipe, config, data_dir=None, pause: float = None, progress=True) -> dict:
     """Both libraries train the recipe's model from identical weights on identical batches;
     returns test accuracies and training seconds (train steps only) of each. A recipe with a
     "compare" hook (e.g. a language model) runs its own comparison, returning the same keys
     plus "metrics", the names of the metrics it reports."""
-    if "compare" in recipe.hooks:
-        return recipe.hooks["compare"](config, data_dir, pause=pause, progress=progress)
+    if "compare" in recipe.hooks:                         # `pause`: None for the hook's own default
+        options = {} if pause is None else {"pause": pause}
+        return recipe.hooks["compare"](config, data_dir, progress=progress, **options)
     from .trainer import Trainer
     torch = _torch()
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -88,7 +89,7 @@ def compare_with_pytorch(recipe, config, data_dir=None, pause: float = 2.0, prog
                       log_every=10**9, progress=progress)
     trainer.fit()
     ours_accuracy = setup.task.evaluate(setup.test_loader)["accuracy"]
-    time.sleep(pause)                                     # let OpenBLAS threads go quiet
+    time.sleep(2.0 if pause is None else pause)           # let OpenBLAS threads go quiet
     manual_seed(config.seed)
     fresh = recipe.build(config, data_dir)                # same loader seed: the same batches
     torch_seconds = _train_torch(twin, fresh, trainer.total_steps)

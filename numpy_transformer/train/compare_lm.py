@@ -3,15 +3,20 @@
 Both train for the same steps with AdamW (the same parameter groups), the same learning-rate
 schedule and gradient clipping, on the batches the recipe's loader hands out; then both are
 evaluated on the same validation windows. Only the training steps are timed, and the two take
-turns of `CHUNK_STEPS` steps: the host of this kind of machine lends it less CPU for minutes at
-a time, and one library training after the other would get a different share of such spells.
+turns of `CHUNK_STEPS` steps: the host of this kind of machine lends it less CPU for seconds to
+minutes at a time (the same GPT step took 47 to 69 ms from one second to the next), and one
+library training after the other would get a different share of such spells. Short turns pair
+the two closely: at 200 steps a turn (12 s) one run's turn ratios spread over 0.97-1.61x, at 20
+steps (1.2 s) over 1.01-1.32x (10th to 90th percentile), and the totals read 1.27x and 1.13x.
 """
 import math
 import time
 
 from ..random import manual_seed
 
-CHUNK_STEPS = 200       # steps of one library before the other takes its turn
+CHUNK_STEPS = 20        # steps of one library before the other takes its turn
+TURN_PAUSE = 0.25       # seconds between turns: the last one's threads go to sleep
+PROGRESS_STEPS = 200    # a progress line each time this many more steps are done
 
 
 def _torch_adamw(ours, model, twin):
@@ -100,7 +105,7 @@ def _evaluate_torch(twin, loader):
     return total / count
 
 
-def compare_language_model(recipe, config, to_torch, data_dir=None, pause: float = 2.0,
+def compare_language_model(recipe, config, to_torch, data_dir=None, pause: float = TURN_PAUSE,
                            progress=True, chunk_steps: int = CHUNK_STEPS) -> dict:
     """Train the recipe's model and `to_torch(model)` (its twin, same weights) on the same
     batches, taking turns of `chunk_steps` steps; returns {"steps", "metrics",
@@ -124,9 +129,9 @@ def compare_language_model(recipe, config, to_torch, data_dir=None, pause: float
             seconds[side].append(run(n))
             time.sleep(pause)                                     # let the threads go quiet
         done += n
-        if progress:
-            print(f"steps {done}/{total}: ours {seconds['ours'][-1]:.1f} s, "
-                  f"torch {seconds['torch'][-1]:.1f} s", flush=True)
+        if progress and (done % PROGRESS_STEPS < n or done == total):
+            print(f"steps {done}/{total}: ours {sum(seconds['ours']):.1f} s, "
+                  f"torch {sum(seconds['torch']):.1f} s so far", flush=True)
     return {"steps": total, "metrics": ["val_loss"],
             "numpy_transformer": {"val_loss": setup.task.evaluate(setup.eval_loader)["loss"],
                                   "train_seconds": sum(seconds["ours"])},
