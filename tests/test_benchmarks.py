@@ -23,3 +23,12 @@ def test_each_library_times_its_rounds_in_its_own_process(monkeypatch):
 def test_a_case_that_fails_reports_the_childs_error():
     with pytest.raises(RuntimeError, match="(?s)no such case.*KeyError"):
         harness._Library("no such case", "numpy", threads=1)
+
+
+def test_the_gpt_parts_build_and_run_a_step_in_both_libraries():
+    cases = harness.load_cases()
+    parts = [name for name in cases if name.startswith("GPT part:")]
+    assert len(parts) == 12
+    for name in parts:
+        for lib in ("numpy", "torch"):
+            cases[name][0](lib)()
