@@ -8,6 +8,7 @@ import numpy as np
 
 from ..harness import case
 from .gpt import BATCH, CONFIG
+from .loss import cross_entropy_step
 
 T, C = CONFIG["block_size"], CONFIG["n_embd"]
 H = CONFIG["n_head"]
@@ -133,18 +134,4 @@ def four_blocks(lib):
 def cross_entropy(lib):
     (logits,) = _inputs((BATCH * T, CONFIG["vocab_size"]))
     targets = np.random.default_rng(1).integers(0, CONFIG["vocab_size"], BATCH * T)
-    if lib == "numpy":
-        import numpy_transformer as nt
-        criterion = nt.nn.CrossEntropyLoss()
-
-        def step():
-            criterion(logits, targets)
-            criterion.backward()
-        return step
-    import torch
-    tx, ty = torch.from_numpy(logits).requires_grad_(), torch.from_numpy(targets)
-
-    def step():
-        tx.grad = None
-        torch.nn.functional.cross_entropy(tx, ty).backward()
-    return step
+    return cross_entropy_step(lib, logits, targets)

@@ -5,6 +5,8 @@ import time
 from ..interop.torch import _torch, to_torch
 from ..random import manual_seed
 
+PAUSE = 2.0      # seconds between our training and torch's: OpenBLAS's threads go quiet
+
 
 def _torch_optimizer(ours, twin_params):
     """torch.optim's class of the same name with the same options (one parameter group)."""
@@ -89,7 +91,7 @@ def compare_with_pytorch(recipe, config, data_dir=None, pause: float = None, pro
                       log_every=10**9, progress=progress)
     trainer.fit()
     ours_accuracy = setup.task.evaluate(setup.test_loader)["accuracy"]
-    time.sleep(2.0 if pause is None else pause)           # let OpenBLAS threads go quiet
+    time.sleep(PAUSE if pause is None else pause)
     manual_seed(config.seed)
     fresh = recipe.build(config, data_dir)                # same loader seed: the same batches
     torch_seconds = _train_torch(twin, fresh, trainer.total_steps)
