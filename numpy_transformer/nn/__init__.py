@@ -6,6 +6,7 @@ from .container import ModuleDict, ModuleList, Sequential
 from .activation import *
 from .attention import *
 from .conv import *
+from .deferred import *
 from .dropout import *
 from .embedding import *
 from .flatten import *

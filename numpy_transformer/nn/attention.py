@@ -9,6 +9,7 @@ import numpy as np
 from . import functional as F
 from . import init
 from ._checks import check_float
+from .deferred import accumulate_deferred
 from .linear import Linear
 from .module import Module
 from .parameter import Parameter
@@ -225,9 +226,8 @@ class MultiheadAttention(Module):
             # y = x W^T + b:  dW = dy^T x,  db = sum dy,  dx = dy W (one product per q/k/v chunk)
             width, n_in = dy.shape[-1], x.shape[-1]
             dy2, x2 = dy.reshape(-1, width), x.reshape(-1, n_in)
-            weight.grad[w_rows] += dy2.T @ x2
-            if self.in_proj_bias is not None:
-                self.in_proj_bias.grad[b_rows] += dy2.sum(axis=0)
+            accumulate_deferred(weight, lambda dy2=dy2, x2=x2: dy2.T @ x2, rows=w_rows)
+            accumulate_deferred(self.in_proj_bias, lambda dy2=dy2: dy2.sum(axis=0), rows=b_rows)
             chunks = width // E
             W = weight.data[w_rows].reshape(chunks, E, n_in)
             dx = np.matmul(dy2.reshape(-1, chunks, E).transpose(1, 0, 2), W)  # [c, N*L, in]

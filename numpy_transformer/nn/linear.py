@@ -2,6 +2,7 @@
 from . import functional as F
 from . import init
 from ._checks import check_dim, check_float
+from .deferred import accumulate_deferred
 from .module import Module
 from .parameter import Parameter
 
@@ -36,10 +37,10 @@ class Linear(Module):
 
     def backward(self, grad_output):
         cache = self._pop(grad_output)
-        dx, dweight, dbias = F.linear_backward(grad_output, cache, input_grad=self.needs_input_grad)
-        self._accumulate(self.weight, dweight)
-        self._accumulate(self.bias, dbias)
-        return dx
+        # weight and bias first: inside deferred_weight_grads they run on a worker meanwhile
+        accumulate_deferred(self.weight, lambda: F.linear_weight_grad(grad_output, cache))
+        accumulate_deferred(self.bias, lambda: F.linear_bias_grad(grad_output, cache))
+        return F.linear_input_grad(grad_output, cache) if self.needs_input_grad else None
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
