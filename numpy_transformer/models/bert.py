@@ -183,12 +183,14 @@ class BERT(nn.Module):
         """d_logits -> every parameter's gradient (the tied table gets the decoder's and the
         embedding's); the integer ids have none: returns None."""
         rows, (B, T) = self._pop(grad_output)
-        g = self.head.backward(grad_output)
-        if rows is not None:                                   # unpredicted positions get 0
-            full = np.zeros_like(g, shape=(B * T, g.shape[-1]))
-            full[rows] = g
-            g = full.reshape(B, T, -1)
-        self.embeddings.backward(self.encoder.backward(g))
+        with nn.deferred_weight_grads():        # the Linears' weight gradients on a second thread
+            g = self.head.backward(grad_output)
+            if rows is not None:                               # unpredicted positions get 0
+                full = np.zeros_like(g, shape=(B * T, g.shape[-1]))
+                full[rows] = g
+                g = full.reshape(B, T, -1)
+            g = self.encoder.backward(g)
+        self.embeddings.backward(g)                            # after: the tied table's order
         return None
 
     def extra_repr(self):

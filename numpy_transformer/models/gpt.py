@@ -234,10 +234,11 @@ class GPT(nn.Module):
         """Through the head, ln_f, the blocks (last first), the embeddings; returns None."""
         B, T = self._pop(grad_output)
         tr = self.transformer
-        d = self.lm_head.backward(grad_output.reshape(B * T, -1))             # tied: adds into wte
-        d = tr.ln_f.backward(d).reshape(B, T, -1)
-        for block in reversed(tr.h):
-            d = block.backward(d)
+        with nn.deferred_weight_grads():        # the Linears' weight gradients on a second thread
+            d = self.lm_head.backward(grad_output.reshape(B * T, -1))         # tied: adds into wte
+            d = tr.ln_f.backward(d).reshape(B, T, -1)
+            for block in reversed(tr.h):
+                d = block.backward(d)
         d = tr.drop.backward(d)
         tr.wpe.backward(d.sum(axis=0))                                        # summed over B
         tr.wte.backward(d)

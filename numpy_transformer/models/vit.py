@@ -159,17 +159,18 @@ class ViT(Module):
     def backward(self, grad_output):
         """d_images; the class token's and the positions' gradients are summed over the batch."""
         shape = self._pop(grad_output)
-        d_pooled = self.head.backward(grad_output)                      # [N, E]
-        *blocks, last = self.encoder.layers
-        if self.cls_token is not None:
-            d_y = self.encoder.norm.backward(d_pooled[:, None])         # [N, 1, E]
-            d_tokens = self._class_block_backward(last, d_y)
-        else:                                                           # mean: 1/T to each token
-            d_h = np.empty_like(d_pooled, shape=shape)
-            np.multiply(d_pooled[:, None], 1.0 / shape[1], out=d_h)
-            d_tokens = last.backward(self.encoder.norm.backward(d_h))
-        for block in reversed(blocks):
-            d_tokens = block.backward(d_tokens)
+        with nn.deferred_weight_grads():        # the Linears' weight gradients on a second thread
+            d_pooled = self.head.backward(grad_output)                  # [N, E]
+            *blocks, last = self.encoder.layers
+            if self.cls_token is not None:
+                d_y = self.encoder.norm.backward(d_pooled[:, None])     # [N, 1, E]
+                d_tokens = self._class_block_backward(last, d_y)
+            else:                                                       # mean: 1/T to each token
+                d_h = np.empty_like(d_pooled, shape=shape)
+                np.multiply(d_pooled[:, None], 1.0 / shape[1], out=d_h)
+                d_tokens = last.backward(self.encoder.norm.backward(d_h))
+            for block in reversed(blocks):
+                d_tokens = block.backward(d_tokens)
         d_tokens = self.emb_dropout.backward(d_tokens)                  # [N, T, E]
         self._accumulate(self.pos_embedding, d_tokens.sum(axis=0, keepdims=True))
         if self.cls_token is not None:
