@@ -139,8 +139,9 @@ class Transformer(nn.Module):
     def backward(self, grad_output):
         """Output, transformer, then each side's positions and embedding (times sqrt(E))."""
         self._pop(grad_output)
-        d_h = self.output.backward(grad_output.reshape(-1, grad_output.shape[-1]))
-        d_src, d_tgt = self.transformer.backward(d_h.reshape(*grad_output.shape[:-1], -1))
+        with nn.deferred_weight_grads():        # the Linears' weight gradients on a second thread
+            d_h = self.output.backward(grad_output.reshape(-1, grad_output.shape[-1]))
+            d_src, d_tgt = self.transformer.backward(d_h.reshape(*grad_output.shape[:-1], -1))
         for grad, table, positions in ((d_tgt, self.tgt_embed, self.tgt_pos),
                                        (d_src, self.src_embed, self.src_pos)):
             grad = positions.backward(grad)
