@@ -67,14 +67,14 @@ class _Library:
     """One library's process for one case: the case is built and warmed up once, then timed
     for a round whenever asked (so neither library's threads disturb the other's)."""
 
-    def __init__(self, name: str, lib: str, threads: int):
+    def __init__(self, name: str, lib: str, threads: int, tree: str = REPO):
         env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
                    MKL_NUM_THREADS=str(threads))
         self.name, self.lib = name, lib
         self.errors = tempfile.TemporaryFile("w+")
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(      # run from `tree`: its numpy_transformer is imported
             [sys.executable, "-m", "benchmarks.layers", "--serve", name, "--lib", lib], env=env,
-            cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors, text=True)
+            cwd=tree, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors, text=True)
         self._reply()                                   # ready: built and warmed up
 
     def round(self) -> float:
@@ -116,18 +116,21 @@ def _serve(name: str, lib: str) -> None:
         print(json.dumps({"seconds": seconds}), file=replies, flush=True)
 
 
-def _rounds(name: str, rounds: int, threads: int, pause: float) -> dict:
-    """{lib: [median seconds of each round]}, the libraries taking turns."""
-    libraries = [_Library(name, lib, threads) for lib in ("numpy", "torch")]
+LIBRARIES = (("numpy", "numpy", REPO), ("torch", "torch", REPO))   # (label, lib, tree)
+
+
+def _rounds(name: str, rounds: int, threads: int, pause: float, sides=LIBRARIES) -> dict:
+    """{label: [median seconds of each round]}, the sides (label, lib, tree) taking turns."""
+    libraries = [(label, _Library(name, lib, threads, tree)) for label, lib, tree in sides]
     try:
-        times = {library.lib: [] for library in libraries}
+        times = {label: [] for label, _ in libraries}
         for _ in range(max(1, rounds)):
-            for library in libraries:
+            for label, library in libraries:
                 time.sleep(pause)
-                times[library.lib].append(library.round())
+                times[label].append(library.round())
         return times
     finally:
-        for library in libraries:
+        for _, library in libraries:
             library.close()
 
 

@@ -1,9 +1,11 @@
 """The benchmark harness: its machine probe and its turns (the timings themselves are not tests)."""
+import os
 import re
+import shutil
 
 import pytest
 
-from benchmarks import harness
+from benchmarks import harness, versions
 from benchmarks.harness import machine_line
 
 
@@ -32,3 +34,26 @@ def test_the_gpt_parts_build_and_run_a_step_in_both_libraries():
     for name in parts:
         for lib in ("numpy", "torch"):
             cases[name][0](lib)()
+
+
+def test_versions_times_this_tree_against_another_in_turns(monkeypatch, capsys):
+    monkeypatch.setattr(harness, "ROUND_SECONDS", 0.0)
+    monkeypatch.setattr(versions, "machine_line", lambda threads: "(probe)")
+    rows = versions.main([harness.REPO, "--filter", "Linear 600x256->1024", "--rounds", "2",
+                          "--threads", "1", "--pause", "0"])
+    assert [row["case"] for row in rows] == ["Linear 600x256->1024"]
+    assert len(rows[0]["this_s"]) == len(rows[0]["other_s"]) == 2
+    assert "| Linear 600x256->1024 |" in capsys.readouterr().out
+
+
+def test_the_other_side_runs_the_other_trees_code(tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(os.path.join(harness.REPO, "benchmarks"), other / "benchmarks")
+    (other / "benchmarks" / "cases" / "linear.py").write_text(
+        "from ..harness import case\n\n"
+        "@case('Linear 600x256->1024')\n"
+        "def broken(lib):\n"
+        "    raise ValueError('the other tree')\n")
+    sides = (("other", "numpy", str(other)),)
+    with pytest.raises(RuntimeError, match="the other tree"):
+        harness._rounds("Linear 600x256->1024", rounds=1, threads=1, pause=0.0, sides=sides)
