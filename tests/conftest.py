@@ -1,5 +1,13 @@
-"""Hypothesis profiles: 'ci' (default) is derandomised and small; 'dev' explores more."""
+"""Hypothesis profiles ('ci', the default, is derandomised and small; 'dev' explores more), and
+which kernel set each test runs on.
+
+The PyTorch-twin tests (tests/nn, tests/models, tests/optim, tests/interop, tests/curriculum)
+prove the reference math, so they run on the reference set; a test marked `fast_too` runs a
+second time on the fast set. Every other test runs on the fast set, as a user's run does;
+tests/kernels proves each fast kernel equal to the reference.
+"""
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +18,25 @@ settings.register_profile("ci", max_examples=12, deadline=None, derandomize=True
 settings.register_profile("dev", max_examples=100, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+REFERENCE_FOLDERS = {"nn", "models", "optim", "interop", "curriculum"}
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.definition.get_closest_marker("fast_too"):
+        metafunc.parametrize("kernel_set", ["reference", "fast"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def kernel_set(request):
+    """The kernel set the test runs on (see the module docstring); its name."""
+    import numpy_transformer as nt
+    folder = Path(str(request.node.path)).relative_to(Path(__file__).parent).parts[0]
+    default = "reference" if folder in REFERENCE_FOLDERS else "fast"
+    name = getattr(request, "param", default)
+    with nt.kernels.using(name):
+        yield name
 
 
 @pytest.fixture(autouse=True)

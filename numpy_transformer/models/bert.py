@@ -53,9 +53,9 @@ class BERTEmbeddings(nn.Module):
 
     def forward(self, input_ids, token_type_ids):
         T = input_ids.shape[1]
-        x = self.word_embeddings(input_ids)                               # [B, T, D]
-        x += self.position_embeddings(np.arange(T, like=input_ids))       # + [T, D], every row
-        x += self.token_type_embeddings(token_type_ids)                   # + [B, T, D]
+        x = (self.word_embeddings(input_ids)                              # [B, T, D]
+             + self.position_embeddings(np.arange(T, like=input_ids))     # + [T, D], every row
+             + self.token_type_embeddings(token_type_ids))                # + [B, T, D]
         y = self.dropout(self.norm(x))
         self._push(None, y)
         return y
@@ -183,14 +183,12 @@ class BERT(nn.Module):
         """d_logits -> every parameter's gradient (the tied table gets the decoder's and the
         embedding's); the integer ids have none: returns None."""
         rows, (B, T) = self._pop(grad_output)
-        with nn.deferred_weight_grads():        # the Linears' weight gradients on a second thread
-            g = self.head.backward(grad_output)
-            if rows is not None:                               # unpredicted positions get 0
-                full = np.zeros_like(g, shape=(B * T, g.shape[-1]))
-                full[rows] = g
-                g = full.reshape(B, T, -1)
-            g = self.encoder.backward(g)
-        self.embeddings.backward(g)                            # after: the tied table's order
+        g = self.head.backward(grad_output)
+        if rows is not None:                                   # unpredicted positions get 0
+            full = np.zeros_like(g, shape=(B * T, g.shape[-1]))
+            full[rows] = g
+            g = full.reshape(B, T, -1)
+        self.embeddings.backward(self.encoder.backward(g))
         return None
 
     def extra_repr(self):

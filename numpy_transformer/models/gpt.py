@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import nn
 from ..grad_mode import no_grad
-from ..nn import functional as F
+from ..kernels import ops
 from ..nn import init
 from ..nn._checks import check_int
 from ..nn.attention import split_heads
@@ -96,8 +96,8 @@ class CausalSelfAttention(nn.Module):
         attended = np.empty_like(x)                                          # [B, T, C]
         (heads_out,) = split_heads(attended, C, self.n_head, batch_first=True)
         p = self.dropout if self.training else 0.0
-        _, cache = F.scaled_dot_product_attention_forward(q, k, v, attn_mask=mask, dropout_p=p,
-                                                          is_causal=is_causal, out=heads_out)
+        _, cache = ops.scaled_dot_product_attention_forward(q, k, v, attn_mask=mask, dropout_p=p,
+                                                            is_causal=is_causal, out=heads_out)
         y = self.resid_dropout(self.c_proj(attended.reshape(B * T, C))).reshape(B, T, C)
         self._push(cache, y)
         return y
@@ -110,7 +110,7 @@ class CausalSelfAttention(nn.Module):
         (d_heads_out,) = split_heads(d_attended, C, self.n_head, batch_first=True)
         d_qkv = np.empty_like(d_attended, shape=(B, T, 3 * C))                # [B, T, 3C]
         dq, dk, dv = split_heads(d_qkv, C, self.n_head, batch_first=True)
-        F.scaled_dot_product_attention_backward(d_heads_out, cache, out=(dq, dk, dv))
+        ops.scaled_dot_product_attention_backward(d_heads_out, cache, out=(dq, dk, dv))
         return self.c_attn.backward(d_qkv.reshape(B * T, 3 * C)).reshape(B, T, C)
 
     def extra_repr(self):
@@ -148,24 +148,19 @@ class Block(nn.Module):
         self.mlp = MLP(config, dtype)
 
     def forward(self, x, layer_cache=None):
-        # the += write into fresh outputs (Dropout(Linear)) that no module has cached
         B, T, C = x.shape
-        x1 = self.attn(self.ln_1(x), layer_cache)            # x1 = x + attn(ln_1(x))
-        x1 += x
-        y = self.mlp(self.ln_2(x1.reshape(B * T, C))).reshape(B, T, C)
-        y += x1                                               # y = x1 + mlp(ln_2(x1))
+        x = x + self.attn(self.ln_1(x), layer_cache)                        # [B, T, C]
+        y = x + self.mlp(self.ln_2(x.reshape(B * T, C))).reshape(B, T, C)
         self._push(None, y)
         return y
 
     def backward(self, grad_output):
+        """Each residual sends its gradient down both paths: the skip and the branch."""
         self._pop(grad_output)
         B, T, C = grad_output.shape
-        d_x1 = self.ln_2.backward(self.mlp.backward(grad_output.reshape(B * T, C)))
-        d_x1 = d_x1.reshape(B, T, C)
-        d_x1 += grad_output                                   # the skip path of the MLP
-        d_x = self.ln_1.backward(self.attn.backward(d_x1))
-        d_x += d_x1                                           # the skip path of the attention
-        return d_x
+        d_mlp = self.ln_2.backward(self.mlp.backward(grad_output.reshape(B * T, C)))
+        d_x1 = grad_output + d_mlp.reshape(B, T, C)
+        return d_x1 + self.ln_1.backward(self.attn.backward(d_x1))
 
 
 class GPT(nn.Module):
@@ -222,8 +217,7 @@ class GPT(nn.Module):
     def _forward(self, idx, start, kv_cache):
         B, T = idx.shape
         tr = self.transformer
-        x = tr.wte(idx)                                                       # [B, T, C]
-        x += tr.wpe(np.arange(start, start + T, like=idx))                    # + [T, C]
+        x = tr.wte(idx) + tr.wpe(np.arange(start, start + T, like=idx))      # [B, T, C] + [T, C]
         x = tr.drop(x)
         for i, block in enumerate(tr.h):
             x = block(x, None if kv_cache is None else kv_cache.layer(i))
@@ -234,11 +228,10 @@ class GPT(nn.Module):
         """Through the head, ln_f, the blocks (last first), the embeddings; returns None."""
         B, T = self._pop(grad_output)
         tr = self.transformer
-        with nn.deferred_weight_grads():        # the Linears' weight gradients on a second thread
-            d = self.lm_head.backward(grad_output.reshape(B * T, -1))         # tied: adds into wte
-            d = tr.ln_f.backward(d).reshape(B, T, -1)
-            for block in reversed(tr.h):
-                d = block.backward(d)
+        d = self.lm_head.backward(grad_output.reshape(B * T, -1))             # tied: adds into wte
+        d = tr.ln_f.backward(d).reshape(B, T, -1)
+        for block in reversed(tr.h):
+            d = block.backward(d)
         d = tr.drop.backward(d)
         tr.wpe.backward(d.sum(axis=0))                                        # summed over B
         tr.wte.backward(d)

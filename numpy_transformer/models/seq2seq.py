@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import nn
 from ..grad_mode import no_grad
-from ..nn import functional as F
+from ..kernels import ops
 from ..nn import init
 from ..nn._checks import check_int, check_ndim
 
@@ -107,9 +107,7 @@ class Transformer(nn.Module):
     # ---- forward and backward ----
     def embed(self, ids, table, positions):
         """table(ids) * sqrt(E) + positions: [N, L] -> [N, L, E]."""
-        x = table(ids)
-        x *= self.scale                                   # a fresh array from the lookup
-        return positions(x)
+        return positions(table(ids) * self.scale)
 
     def encode(self, src):
         """memory [N, S, E] (under no_grad: decoding)."""
@@ -139,14 +137,11 @@ class Transformer(nn.Module):
     def backward(self, grad_output):
         """Output, transformer, then each side's positions and embedding (times sqrt(E))."""
         self._pop(grad_output)
-        with nn.deferred_weight_grads():        # the Linears' weight gradients on a second thread
-            d_h = self.output.backward(grad_output.reshape(-1, grad_output.shape[-1]))
-            d_src, d_tgt = self.transformer.backward(d_h.reshape(*grad_output.shape[:-1], -1))
+        d_h = self.output.backward(grad_output.reshape(-1, grad_output.shape[-1]))
+        d_src, d_tgt = self.transformer.backward(d_h.reshape(*grad_output.shape[:-1], -1))
         for grad, table, positions in ((d_tgt, self.tgt_embed, self.tgt_pos),
                                        (d_src, self.src_embed, self.src_pos)):
-            grad = positions.backward(grad)
-            grad *= self.scale
-            table.backward(grad)
+            table.backward(positions.backward(grad) * self.scale)
         return None
 
     def criterion(self, label_smoothing: float = 0.1):
@@ -290,9 +285,7 @@ class IncrementalDecoder:
         if t >= model.config.max_len:
             raise ValueError(f"IncrementalDecoder: all max_len={model.config.max_len} positions used")
         with no_grad():
-            x = model.tgt_embed(tokens[:, None])                               # [R, 1, E]
-            x *= model.scale
-            x += model.tgt_pos._table()[t]
+            x = model.tgt_embed(tokens[:, None]) * model.scale + model.tgt_pos._table()[t]
             layers = model.transformer.decoder.layers
             for i, layer in enumerate(layers):
                 x = self._layer_step(layer, x, i)
@@ -330,7 +323,7 @@ class IncrementalDecoder:
             np.take(old, self._pending_rows, axis=1, out=kv[:, :, :, :t], mode="clip")
         kv[:, :, :, t:] = kv_new
         self.self_kv[i] = kv
-        out, _ = F.scaled_dot_product_attention_forward(q[0], kv[0], kv[1])   # [R, H, 1, D]
+        out, _ = ops.scaled_dot_product_attention_forward(q[0], kv[0], kv[1])   # [R, H, 1, D]
         return attn.out_proj(out.reshape(out.shape[0], 1, E))                 # [R, 1, E]
 
     def _memory_attention(self, attn, x, i):
@@ -340,7 +333,7 @@ class IncrementalDecoder:
         R, H, _, D = q.shape
         q = q.reshape(R // K, K, H, D).transpose(0, 2, 1, 3)                   # [N, H, K, D]
         k, v = self.memory_kv[i]                                               # [N, H, S, D]
-        out, _ = F.scaled_dot_product_attention_forward(q, k, v, attn_mask=self.memory_mask)
+        out, _ = ops.scaled_dot_product_attention_forward(q, k, v, attn_mask=self.memory_mask)
         return attn.out_proj(out.transpose(0, 2, 1, 3).reshape(R, 1, E))       # [R, 1, E]
 
 

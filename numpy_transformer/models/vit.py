@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import nn
 from ..grad_mode import no_grad
-from ..nn import functional as F
+from ..kernels import ops
 from ..nn import init
 from ..nn._checks import check_dim, check_float, check_ndim
 from ..nn.module import Module
@@ -67,7 +67,7 @@ class PatchEmbedding(Module):
         h, w = H // p, W // p
         # [N, C, h, p, w, p] -> [N, h, w, C, p, p] -> [N*P, C*p*p]: one row per patch (a copy)
         patches = x.reshape(N, C, h, p, w, p).transpose(0, 2, 4, 1, 3, 5).reshape(N * h * w, -1)
-        y, cache = F.linear_forward(patches, self.weight.data.reshape(self.dim, -1), self.bias.data)
+        y, cache = ops.linear_forward(patches, self.weight.data.reshape(self.dim, -1), self.bias.data)
         y = y.reshape(N, h * w, self.dim)                        # [N*P, E] -> [N, P, E]
         self._push((cache, x.shape), y)
         return y
@@ -76,8 +76,8 @@ class PatchEmbedding(Module):
         """d_x [N, C, H, W]; d_weight and d_bias summed over every patch of every image."""
         cache, (N, C, H, W) = self._pop(grad_output)
         p = self.patch_size
-        d_patches, d_weight, d_bias = F.linear_backward(grad_output.reshape(-1, self.dim), cache)
-        self._accumulate(self.weight, d_weight.reshape(self.weight.shape))
+        d_patches, d_weight, d_bias = ops.linear_backward(grad_output.reshape(-1, self.dim), cache)
+        self._accumulate(self.weight, d_weight)                  # [E, C*p*p] into [E, C, p, p]
         self._accumulate(self.bias, d_bias)
         # [N*P, C*p*p] -> [N, h, w, C, p, p] -> [N, C, h, p, w, p] -> [N, C, H, W]
         d_x = d_patches.reshape(N, H // p, W // p, C, p, p).transpose(0, 3, 1, 4, 2, 5)
@@ -132,15 +132,11 @@ class ViT(Module):
 
     def _embed(self, x):
         """Patch tokens, class token in front, positions added, dropout: [N, T, E]."""
-        patches = self.patch_embed(x)                                   # [N, P, E]
-        if self.cls_token is None:
-            tokens = patches                                            # fresh: add in place
-        else:
-            tokens = np.empty_like(patches, shape=(x.shape[0], self.num_tokens, self.config.dim))
-            tokens[:, 0] = self.cls_token.data[0]
-            tokens[:, 1:] = patches
-        tokens += self.pos_embedding.data
-        return self.emb_dropout(tokens)
+        tokens = self.patch_embed(x)                                    # [N, P, E]
+        if self.cls_token is not None:                                  # [N, 1 + P, E]
+            cls = np.broadcast_to(self.cls_token.data, (x.shape[0], 1, self.config.dim))
+            tokens = np.concatenate([cls, tokens], axis=1)
+        return self.emb_dropout(tokens + self.pos_embedding.data)
 
     def forward(self, x):
         self._check_input(x)
@@ -158,19 +154,17 @@ class ViT(Module):
 
     def backward(self, grad_output):
         """d_images; the class token's and the positions' gradients are summed over the batch."""
-        shape = self._pop(grad_output)
-        with nn.deferred_weight_grads():        # the Linears' weight gradients on a second thread
-            d_pooled = self.head.backward(grad_output)                  # [N, E]
-            *blocks, last = self.encoder.layers
-            if self.cls_token is not None:
-                d_y = self.encoder.norm.backward(d_pooled[:, None])     # [N, 1, E]
-                d_tokens = self._class_block_backward(last, d_y)
-            else:                                                       # mean: 1/T to each token
-                d_h = np.empty_like(d_pooled, shape=shape)
-                np.multiply(d_pooled[:, None], 1.0 / shape[1], out=d_h)
-                d_tokens = last.backward(self.encoder.norm.backward(d_h))
-            for block in reversed(blocks):
-                d_tokens = block.backward(d_tokens)
+        N, T, E = self._pop(grad_output)
+        d_pooled = self.head.backward(grad_output)                      # [N, E]
+        *blocks, last = self.encoder.layers
+        if self.cls_token is not None:
+            d_y = self.encoder.norm.backward(d_pooled[:, None])         # [N, 1, E]
+            d_tokens = self._class_block_backward(last, d_y)
+        else:                                                           # mean: 1/T to each token
+            d_h = np.repeat(d_pooled[:, None] * (1.0 / T), T, axis=1)   # [N, T, E]
+            d_tokens = last.backward(self.encoder.norm.backward(d_h))
+        for block in reversed(blocks):
+            d_tokens = block.backward(d_tokens)
         d_tokens = self.emb_dropout.backward(d_tokens)                  # [N, T, E]
         self._accumulate(self.pos_embedding, d_tokens.sum(axis=0, keepdims=True))
         if self.cls_token is not None:
@@ -187,21 +181,17 @@ class ViT(Module):
         """[N, T, E] -> [N, 1, E]: `layer` (a norm_first encoder layer) at the class token."""
         h = layer.norm1(tokens)                                         # [N, T, E]
         attended = layer.self_attn(h[:, :1], h, h, need_weights=False)[0]   # [N, 1, E]
-        x1 = layer.dropout1(attended)
-        x1 += tokens[:, :1]                                             # x1 = x + sa(norm1(x))
-        y = layer._ff_block(layer.norm2(x1), layer.dropout2)
-        y += x1                                                         # y = x1 + ff(norm2(x1))
-        return y
+        x1 = tokens[:, :1] + layer.dropout1(attended)                   # x1 = x + sa(norm1(x))
+        return x1 + layer._ff_block(layer.norm2(x1), layer.dropout2)    # y = x1 + ff(norm2(x1))
 
     @staticmethod
     def _class_block_backward(layer, grad):
         """[N, 1, E] -> d_tokens [N, T, E]: h fed the keys and values, its row 0 also the query."""
-        d_x1 = layer.norm2.backward(layer._ff_block_backward(grad, layer.dropout2))
-        d_x1 += grad
+        d_x1 = grad + layer.norm2.backward(layer._ff_block_backward(grad, layer.dropout2))
         d_query, d_key, d_value = layer.self_attn.backward(layer.dropout1.backward(d_x1))
-        d_key += d_value
-        d_key[:, :1] += d_query
-        d_tokens = layer.norm1.backward(d_key)
+        d_h = d_key + d_value                                           # [N, T, E]
+        d_h[:, :1] += d_query                                           # row 0 also asked
+        d_tokens = layer.norm1.backward(d_h)
         d_tokens[:, :1] += d_x1                                         # the residual path
         return d_tokens
 

@@ -1,5 +1,5 @@
 """Activation modules: ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, LogSoftmax, GELU."""
-from . import functional as F
+from ..kernels import ops
 from ._checks import check_float
 from .module import Module
 
@@ -7,28 +7,27 @@ __all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "GEL
 
 
 class _Activation(Module):
-    """An elementwise (or per-row) function: forward and backward come from `functional`."""
+    """An elementwise (or per-row) function: `_kernel` names its forward/backward pair."""
 
-    _forward = None
-    _backward = None
+    _kernel = None
 
     def _options(self) -> dict:
         return {}
 
     def forward(self, x):
         check_float(self, x)
-        y, cache = type(self)._forward(x, **self._options())
+        y, cache = getattr(ops, self._kernel + "_forward")(x, **self._options())
         self._push(cache, y)
         return y
 
     def backward(self, grad_output):
         cache = self._pop(grad_output)
-        return type(self)._backward(grad_output, cache)
+        return getattr(ops, self._kernel + "_backward")(grad_output, cache)
 
 
 class ReLU(_Activation):
     """max(x, 0)."""
-    _forward, _backward = F.relu_forward, F.relu_backward
+    _kernel = "relu"
 
     def __init__(self, inplace: bool = False):
         super().__init__()
@@ -36,7 +35,7 @@ class ReLU(_Activation):
 
 class LeakyReLU(_Activation):
     """x if x > 0 else negative_slope * x."""
-    _forward, _backward = F.leaky_relu_forward, F.leaky_relu_backward
+    _kernel = "leaky_relu"
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
@@ -51,17 +50,17 @@ class LeakyReLU(_Activation):
 
 class Sigmoid(_Activation):
     """1 / (1 + exp(-x))."""
-    _forward, _backward = F.sigmoid_forward, F.sigmoid_backward
+    _kernel = "sigmoid"
 
 
 class Tanh(_Activation):
     """tanh(x)."""
-    _forward, _backward = F.tanh_forward, F.tanh_backward
+    _kernel = "tanh"
 
 
 class Softmax(_Activation):
     """exp(x) / sum(exp(x)) along `dim`."""
-    _forward, _backward = F.softmax_forward, F.softmax_backward
+    _kernel = "softmax"
 
     def __init__(self, dim: int = -1):
         super().__init__()
@@ -76,12 +75,12 @@ class Softmax(_Activation):
 
 class LogSoftmax(Softmax):
     """log(softmax(x)) along `dim`, computed stably."""
-    _forward, _backward = F.log_softmax_forward, F.log_softmax_backward
+    _kernel = "log_softmax"
 
 
 class GELU(_Activation):
     """x * Phi(x); approximate='tanh' uses the tanh formula of GPT-2."""
-    _forward, _backward = F.gelu_forward, F.gelu_backward
+    _kernel = "gelu"
 
     def __init__(self, approximate: str = "none"):
         super().__init__()

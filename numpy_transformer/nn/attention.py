@@ -6,10 +6,9 @@ heads are strided views [N, H, L, D] of the projections, never copies.
 """
 import numpy as np
 
-from . import functional as F
+from ..kernels import ops
 from . import init
 from ._checks import check_float
-from .deferred import accumulate_deferred
 from .linear import Linear
 from .module import Module
 from .parameter import Parameter
@@ -166,14 +165,14 @@ class MultiheadAttention(Module):
         return [(x, W, r, r) for x, r in rows]
 
     def _project(self, groups):
-        """y = x W[rows]^T + b[rows] per group: contiguous [.., rows], one 2-D GEMM each."""
-        outputs = []
+        """(outputs, caches): y = x W[rows]^T + b[rows] per group, [.., rows], one GEMM each."""
+        outputs, caches = [], []
         for x, weight, w_rows, b_rows in groups:
-            y = x.reshape(-1, x.shape[-1]) @ weight.data[w_rows].T      # [N*L, in] -> [N*L, rows]
-            if self.in_proj_bias is not None:
-                y += self.in_proj_bias.data[b_rows]
-            outputs.append(y.reshape(*x.shape[:-1], y.shape[-1]))
-        return outputs
+            bias = None if self.in_proj_bias is None else self.in_proj_bias.data[b_rows]
+            y, cache = ops.linear_forward(x, weight.data[w_rows], bias)
+            outputs.append(y)
+            caches.append(cache)
+        return outputs, caches
 
     # ---- forward and backward ----
     def forward(self, query, key, value, key_padding_mask=None, need_weights: bool = True,
@@ -189,13 +188,13 @@ class MultiheadAttention(Module):
         mask = self._merged_mask(attn_mask, key_padding_mask, N, L, S, query.dtype)
 
         groups = self._projection_groups(query, key, value, shared)
-        projected = self._project(groups)                    # q, k, v inside, [.., E] each
+        projected, linear_caches = self._project(groups)     # q, k, v inside, [.., E] each
         q, k, v = [h for y in projected for h in split_heads(y, self.embed_dim, self.num_heads,
                                                               batch_first)]   # [N, H, L|S, D]
         attended = np.empty_like(query, shape=query.shape[:-1] + (self.embed_dim,))  # [.., E]
         (heads_out,) = split_heads(attended, self.embed_dim, self.num_heads, batch_first)
         p = self.dropout if self.training else 0.0
-        _, cache = F.scaled_dot_product_attention_forward(q, k, v, attn_mask=mask, dropout_p=p,
+        _, cache = ops.scaled_dot_product_attention_forward(q, k, v, attn_mask=mask, dropout_p=p,
                                                           out=heads_out)
         output = self.out_proj(attended.reshape(-1, self.embed_dim)).reshape(attended.shape)
 
@@ -206,12 +205,13 @@ class MultiheadAttention(Module):
         if not batched:
             output = output[0]
             weights = None if weights is None else weights[0]
-        self._push((cache, groups, [y.shape for y in projected], batched, batch_first), output)
+        self._push((cache, groups, linear_caches, [y.shape for y in projected], batched,
+                    batch_first), output)
         return output, weights
 
     def backward(self, grad_output):
         """(d_query, d_key, d_value); a caller that passed one array as several sums them."""
-        cache, groups, shapes, batched, batch_first = self._pop(grad_output)
+        cache, groups, linear_caches, shapes, batched, batch_first = self._pop(grad_output)
         if not batched:
             grad_output = grad_output[None]
         E, H = self.embed_dim, self.num_heads
@@ -219,18 +219,17 @@ class MultiheadAttention(Module):
         (d_heads_out,) = split_heads(d_attended, E, H, batch_first)
         d_projected = [np.empty_like(d_attended, shape=shape) for shape in shapes]
         dq, dk, dv = [h for d in d_projected for h in split_heads(d, E, H, batch_first)]
-        F.scaled_dot_product_attention_backward(d_heads_out, cache, out=(dq, dk, dv))
+        ops.scaled_dot_product_attention_backward(d_heads_out, cache, out=(dq, dk, dv))
 
         grads = []
-        for (x, weight, w_rows, b_rows), dy in zip(groups, d_projected):
-            # y = x W^T + b:  dW = dy^T x,  db = sum dy,  dx = dy W (one product per q/k/v chunk)
-            width, n_in = dy.shape[-1], x.shape[-1]
-            dy2, x2 = dy.reshape(-1, width), x.reshape(-1, n_in)
-            accumulate_deferred(weight, lambda dy2=dy2, x2=x2: dy2.T @ x2, rows=w_rows)
-            accumulate_deferred(self.in_proj_bias, lambda dy2=dy2: dy2.sum(axis=0), rows=b_rows)
-            chunks = width // E
+        for (x, weight, w_rows, b_rows), linear_cache, dy in zip(groups, linear_caches, d_projected):
+            _, dweight, dbias = ops.linear_backward(dy, linear_cache, input_grad=False)
+            self._accumulate(weight, dweight, index=w_rows)
+            self._accumulate(self.in_proj_bias, dbias, index=b_rows)
+            # dx = dy W[rows], one product per q/k/v chunk of the rows: [c, N*L, in]
+            chunks, n_in = dy.shape[-1] // E, x.shape[-1]
             W = weight.data[w_rows].reshape(chunks, E, n_in)
-            dx = np.matmul(dy2.reshape(-1, chunks, E).transpose(1, 0, 2), W)  # [c, N*L, in]
+            dx = np.matmul(dy.reshape(-1, chunks, E).transpose(1, 0, 2), W)
             grads.extend(d.reshape(x.shape) for d in dx)
         if not batched:
             grads = [g[0] for g in grads]

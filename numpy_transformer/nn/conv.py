@@ -1,8 +1,8 @@
 """Conv2d and ConvTranspose2d, with PyTorch's arguments, defaults and state-dict keys."""
-from . import functional as F
+from ..kernels import ops
 from . import init
 from ._checks import check_float, check_ndim
-from .functional._im2col import _pair, resolve_padding
+from .functional.windows import pair as _pair, resolve_padding
 from .module import Module
 from .parameter import Parameter
 
@@ -52,7 +52,8 @@ class _ConvNd(Module):
     def backward(self, grad_output):
         cache, unbatched = self._pop(grad_output)
         dy = grad_output[None] if unbatched else grad_output
-        dx, dweight, dbias = type(self)._backward(dy, cache, input_grad=self.needs_input_grad)
+        backward = getattr(ops, self._kernel + "_backward")
+        dx, dweight, dbias = backward(dy, cache, input_grad=self.needs_input_grad)
         self._accumulate(self.weight, dweight)
         self._accumulate(self.bias, dbias)
         return dx[0] if unbatched and dx is not None else dx
@@ -76,7 +77,7 @@ class Conv2d(_ConvNd):
 
     padding: int, (ph, pw), 'valid' (none) or 'same' (output size = input size, stride 1 only;
     for even kernels the extra row/column goes at the bottom/right, as in PyTorch)."""
-    _backward = staticmethod(F.conv2d_backward)
+    _kernel = "conv2d"
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
@@ -100,7 +101,7 @@ class Conv2d(_ConvNd):
         if any(n < s for n, s in zip(padded, span)):
             raise ValueError(f"{self._describe()}: input of shape {tuple(x.shape)} padded to "
                              f"{tuple(padded)} is smaller than the (dilated) kernel {tuple(span)}")
-        y, cache = F.conv2d_forward(x4, self.weight.data, self._bias(), self.stride, pads,
+        y, cache = ops.conv2d_forward(x4, self.weight.data, self._bias(), self.stride, pads,
                                     self.dilation, self.groups)
         y = y[0] if unbatched else y
         self._push((cache, unbatched), y)
@@ -111,7 +112,7 @@ class ConvTranspose2d(_ConvNd):
     """The transpose (adjoint) of Conv2d: upsamples; weight [in, out/groups, KH, KW] as in PyTorch.
 
     Output size: (H - 1) * stride - 2 * padding + dilation * (KH - 1) + output_padding + 1."""
-    _backward = staticmethod(F.conv_transpose2d_backward)
+    _kernel = "conv_transpose2d"
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
@@ -153,7 +154,7 @@ class ConvTranspose2d(_ConvNd):
         if min(out) <= 0:
             raise ValueError(f"{self._describe()}: input of shape {tuple(x.shape)} gives output "
                              f"size {tuple(out)}, which is not positive")
-        y, cache = F.conv_transpose2d_forward(x4, self.weight.data, self._bias(), self.stride,
+        y, cache = ops.conv_transpose2d_forward(x4, self.weight.data, self._bias(), self.stride,
                                               self.padding, output_padding, self.groups,
                                               self.dilation)
         y = y[0] if unbatched else y

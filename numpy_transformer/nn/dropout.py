@@ -1,5 +1,5 @@
 """Dropout layers: inverted, so evaluation needs no rescaling; off in eval mode."""
-from . import functional as F
+from ..kernels import ops
 from ._checks import check_float, check_ndim
 from .module import Module
 
@@ -21,7 +21,7 @@ class Dropout(Module):
         check_float(self, x)
 
     def _dropout(self, x):
-        return F.dropout_forward(x, self.p, self.training, self.generator, self.inplace)
+        return ops.dropout_forward(x, self.p, self.training, self.generator, self.inplace)
 
     def forward(self, x):
         self._check_input(x)
@@ -30,7 +30,7 @@ class Dropout(Module):
         return y
 
     def backward(self, grad_output):
-        return F.dropout_backward(grad_output, self._pop(grad_output))
+        return ops.dropout_backward(grad_output, self._pop(grad_output))
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
@@ -44,7 +44,7 @@ class Dropout1d(Dropout):
         check_ndim(self, x, (2, 3), what="[N, C, L] or [C, L]")
 
     def _dropout(self, x):
-        return F.feature_dropout_forward(x, self.p, self.training, self.generator, self.inplace,
+        return ops.feature_dropout_forward(x, self.p, self.training, self.generator, self.inplace,
                                          batched=x.ndim == 3)
 
 
@@ -58,4 +58,4 @@ class Dropout2d(Dropout):
         check_ndim(self, x, (3, 4), what="[N, C, H, W]")
 
     def _dropout(self, x):
-        return F.feature_dropout_forward(x, self.p, self.training, self.generator, self.inplace)
+        return ops.feature_dropout_forward(x, self.p, self.training, self.generator, self.inplace)

@@ -1,7 +1,7 @@
 """Embedding: a table of learned vectors looked up by integer id."""
 import numpy as np
 
-from . import functional as F
+from ..kernels import ops
 from . import init
 from ._checks import check_int
 from .module import Module
@@ -70,7 +70,7 @@ class Embedding(Module):
                 bad = low if low < 0 else high
                 raise IndexError(f"{self._describe()} got id {bad} in input of shape "
                                  f"{tuple(ids.shape)}; ids must be in [0, {self.num_embeddings - 1}]")
-        y, cache = F.embedding_forward(ids, self.weight.data, self.padding_idx,
+        y, cache = ops.embedding_forward(ids, self.weight.data, self.padding_idx,
                                        self.scale_grad_by_freq)
         self._push(cache, y)
         return y
@@ -80,8 +80,8 @@ class Embedding(Module):
         None, as the integer ids have no gradient."""
         cache = self._pop(grad_output)
         if self.weight.requires_grad:
-            ids, rows = F.embedding_row_gradients(grad_output, cache)
-            F.scatter_add_rows(self.weight.grad, ids, rows)
+            ids, rows = ops.embedding_row_gradients(grad_output, cache)
+            self._accumulate(self.weight, rows, index=ids)
         return None
 
     def extra_repr(self):

@@ -1,8 +1,7 @@
 """Linear (y = x W^T + b) and Identity."""
-from . import functional as F
+from ..kernels import ops
 from . import init
 from ._checks import check_dim, check_float
-from .deferred import accumulate_deferred
 from .module import Module
 from .parameter import Parameter
 
@@ -31,16 +30,16 @@ class Linear(Module):
             raise ValueError(f"{self._describe()} got a 0-d input; it needs [..., {self.in_features}]")
         check_dim(self, x, -1, self.in_features, what="last dimension")
         bias = self.bias.data if self.bias is not None else None
-        y, cache = F.linear_forward(x, self.weight.data, bias)
+        y, cache = ops.linear_forward(x, self.weight.data, bias)
         self._push(cache, y)
         return y
 
     def backward(self, grad_output):
-        cache = self._pop(grad_output)
-        # weight and bias first: inside deferred_weight_grads they run on a worker meanwhile
-        accumulate_deferred(self.weight, lambda: F.linear_weight_grad(grad_output, cache))
-        accumulate_deferred(self.bias, lambda: F.linear_bias_grad(grad_output, cache))
-        return F.linear_input_grad(grad_output, cache) if self.needs_input_grad else None
+        dx, dweight, dbias = ops.linear_backward(grad_output, self._pop(grad_output),
+                                                 input_grad=self.needs_input_grad)
+        self._accumulate(self.weight, dweight)
+        self._accumulate(self.bias, dbias)
+        return dx
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -10,7 +10,7 @@ last call first, like every module.
 import numpy as np
 
 from ..dtype import get_default_dtype
-from . import functional as F
+from ..kernels import ops
 from ._checks import check_float
 from .module import Module
 
@@ -200,11 +200,11 @@ class CrossEntropyLoss(_ClassIndexLoss):
                             f"(floating) as target, got {target.dtype}")
 
     def _forward(self, input, target):
-        return F.cross_entropy_forward(input, target, self._cast(self.weight, input),
+        return ops.cross_entropy_forward(input, target, self._cast(self.weight, input),
                                        self.ignore_index, self.reduction, self.label_smoothing)
 
     def _backward(self, grad, cache):
-        return F.cross_entropy_backward(grad, cache)
+        return ops.cross_entropy_backward(grad, cache)
 
 
 class NLLLoss(_ClassIndexLoss):
@@ -218,11 +218,11 @@ class NLLLoss(_ClassIndexLoss):
         self._check_indices(input, target, n_classes)
 
     def _forward(self, input, target):
-        return F.nll_loss_forward(input, target, self._cast(self.weight, input),
+        return ops.nll_loss_forward(input, target, self._cast(self.weight, input),
                                   self.ignore_index, self.reduction)
 
     def _backward(self, grad, cache):
-        return F.nll_loss_backward(grad, cache)
+        return ops.nll_loss_backward(grad, cache)
 
 
 class BCELoss(_Loss):
@@ -247,11 +247,11 @@ class BCELoss(_Loss):
                                  f"{a[where]} at {where} (shape {tuple(a.shape)})")
 
     def _forward(self, input, target):
-        return F.binary_cross_entropy_forward(input, target, self._cast(self.weight, input),
+        return ops.binary_cross_entropy_forward(input, target, self._cast(self.weight, input),
                                               self.reduction)
 
     def _backward(self, grad, cache):
-        return F.binary_cross_entropy_backward(grad, cache)
+        return ops.binary_cross_entropy_backward(grad, cache)
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -271,12 +271,12 @@ class BCEWithLogitsLoss(_Loss):
         self._check_broadcasts("pos_weight", self.pos_weight, input)
 
     def _forward(self, input, target):
-        return F.binary_cross_entropy_with_logits_forward(
+        return ops.binary_cross_entropy_with_logits_forward(
             input, target, self._cast(self.weight, input), self._cast(self.pos_weight, input),
             self.reduction)
 
     def _backward(self, grad, cache):
-        return F.binary_cross_entropy_with_logits_backward(grad, cache)
+        return ops.binary_cross_entropy_with_logits_backward(grad, cache)
 
 
 class _RegressionLoss(_Loss):
@@ -291,25 +291,26 @@ class _RegressionLoss(_Loss):
         self._check_like_input(input, target)
 
     def _forward(self, input, target):
-        return type(self)._forward_fn(input, target, self.reduction, **self._options())
+        forward = getattr(ops, self._kernel + "_forward")
+        return forward(input, target, self.reduction, **self._options())
 
     def _backward(self, grad, cache):
-        return type(self)._backward_fn(grad, cache)
+        return getattr(ops, self._kernel + "_backward")(grad, cache)
 
 
 class MSELoss(_RegressionLoss):
     """(x - y)^2."""
-    _forward_fn, _backward_fn = F.mse_loss_forward, F.mse_loss_backward
+    _kernel = "mse_loss"
 
 
 class L1Loss(_RegressionLoss):
     """|x - y|."""
-    _forward_fn, _backward_fn = F.l1_loss_forward, F.l1_loss_backward
+    _kernel = "l1_loss"
 
 
 class SmoothL1Loss(_RegressionLoss):
     """0.5 d^2 / beta for |d| < beta, else |d| - 0.5 beta."""
-    _forward_fn, _backward_fn = F.smooth_l1_loss_forward, F.smooth_l1_loss_backward
+    _kernel = "smooth_l1_loss"
 
     def __init__(self, reduction: str = "mean", beta: float = 1.0):
         super().__init__(reduction)
@@ -323,7 +324,7 @@ class SmoothL1Loss(_RegressionLoss):
 
 class HuberLoss(_RegressionLoss):
     """0.5 d^2 for |d| < delta, else delta (|d| - 0.5 delta)."""
-    _forward_fn, _backward_fn = F.huber_loss_forward, F.huber_loss_backward
+    _kernel = "huber_loss"
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0):
         super().__init__(reduction)

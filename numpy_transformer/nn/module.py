@@ -5,6 +5,8 @@ import warnings
 import numpy as np
 
 from ..grad_mode import is_grad_enabled
+from ..kernels import ops
+from . import cache_check
 from .parameter import Parameter
 
 # A forward whose cache is never popped leaks memory; warn once a stack gets this deep.
@@ -94,7 +96,8 @@ class Module:
         if not is_grad_enabled():
             return
         signature = None if output is None else (tuple(output.shape), output.dtype)
-        self._caches.append((cache, signature))
+        fingerprint = cache_check.fingerprint(cache) if cache_check.caches_checked() else None
+        self._caches.append((cache, signature, fingerprint))
         if len(self._caches) == CACHE_WARN_DEPTH:
             warnings.warn(
                 f"{self._describe()} holds {CACHE_WARN_DEPTH} forward caches that no backward has "
@@ -107,7 +110,7 @@ class Module:
             raise RuntimeError(
                 f"{self._describe()}.backward() called without a matching forward() "
                 "(forward not run, already backpropagated, or run under nt.no_grad())")
-        cache, signature = self._caches[-1]
+        cache, signature, fingerprint = self._caches[-1]
         if grad is not None and signature is not None:
             shape, dtype = signature
             got = tuple(getattr(grad, "shape", ()))
@@ -118,13 +121,17 @@ class Module:
                 raise TypeError(f"{self._describe()}.backward got {name} of dtype "
                                 f"{getattr(grad, 'dtype', type(grad).__name__)}, but the forward "
                                 f"output was {dtype}")
+        if fingerprint is not None:
+            cache_check.verify(self, cache, fingerprint)
         self._caches.pop()
         return cache
 
-    def _accumulate(self, param, grad) -> None:
-        """Add `grad` into `param.grad` (shared parameters sum their gradients)."""
+    def _accumulate(self, param, grad, index=None) -> None:
+        """Add `grad` into `param.grad` (shared parameters sum their gradients); into the rows
+        `index` only when given (a slice, or ids that may repeat). Inside the training step's
+        `kernels.deferred_weight_grads()` block the sums wait for the block's end, in order."""
         if param is not None and grad is not None:
-            param.accumulate(grad)
+            ops.accumulate_grad(param, grad, index)
 
     def free_caches(self) -> "Module":
         """Drop every pending cache in this module and its children."""

@@ -1,7 +1,7 @@
 """Normalisation layers: LayerNorm, BatchNorm1d and BatchNorm2d."""
 import numpy as np
 
-from . import functional as F
+from ..kernels import ops
 from . import init
 from ._checks import check_float, check_ndim
 from .module import Module
@@ -39,14 +39,14 @@ class LayerNorm(Module):
         if x.ndim < n or tuple(x.shape[x.ndim - n:]) != self.normalized_shape:
             raise ValueError(f"{self._describe()} expects input of shape [*, "
                              f"{', '.join(map(str, self.normalized_shape))}], got shape {tuple(x.shape)}")
-        y, cache = F.layer_norm_forward(
+        y, cache = ops.layer_norm_forward(
             x, None if self.weight is None else self.weight.data,
             None if self.bias is None else self.bias.data, n, self.eps)
         self._push(cache, y)
         return y
 
     def backward(self, grad_output):
-        dx, dweight, dbias = F.layer_norm_backward(grad_output, self._pop(grad_output))
+        dx, dweight, dbias = ops.layer_norm_backward(grad_output, self._pop(grad_output))
         self._accumulate(self.weight, dweight)
         self._accumulate(self.bias, dbias)
         return dx
@@ -114,16 +114,16 @@ class _BatchNorm(Module):
                 if momentum is None:                            # cumulative average of all batches
                     momentum = 1.0 / float(self.num_batches_tracked)
             running = (self.running_mean, self.running_var) if update else (None, None)
-            y, cache = F.batch_norm_forward(x, weight, bias, *running, training=True,
+            y, cache = ops.batch_norm_forward(x, weight, bias, *running, training=True,
                                             momentum=momentum, eps=self.eps)
         else:                                                   # running statistics
-            y, cache = F.batch_norm_forward(x, weight, bias, self.running_mean, self.running_var,
+            y, cache = ops.batch_norm_forward(x, weight, bias, self.running_mean, self.running_var,
                                             training=False, eps=self.eps)
         self._push(cache, y)
         return y
 
     def backward(self, grad_output):
-        dx, dweight, dbias = F.batch_norm_backward(grad_output, self._pop(grad_output))
+        dx, dweight, dbias = ops.batch_norm_backward(grad_output, self._pop(grad_output))
         self._accumulate(self.weight, dweight)
         self._accumulate(self.bias, dbias)
         return dx

@@ -1,7 +1,8 @@
 """MaxPool2d and AvgPool2d, with PyTorch's arguments and defaults (stride = kernel_size)."""
-from . import functional as F
+from ..kernels import ops
 from ._checks import check_float, check_ndim
-from .functional._im2col import _pair
+from .functional.pooling import pool_output_size
+from .functional.windows import pair as _pair
 from .module import Module
 
 __all__ = ["MaxPool2d", "AvgPool2d"]
@@ -27,7 +28,7 @@ class _Pool2d(Module):
             if p > k // 2:
                 raise ValueError(f"{self._describe()}: padding {padding} must be at most half of the "
                                  f"kernel size {kernel}")
-            if n + 2 * p < d * (k - 1) + 1 or F.pool_output_size(n, k, s, p, d, self.ceil_mode) <= 0:
+            if n + 2 * p < d * (k - 1) + 1 or pool_output_size(n, k, s, p, d, self.ceil_mode) <= 0:
                 raise ValueError(f"{self._describe()}: input of shape {tuple(x.shape)} padded by "
                                  f"{padding} is smaller than the kernel {kernel} (dilation "
                                  f"{dilation}); the output would be empty")
@@ -37,7 +38,8 @@ class _Pool2d(Module):
         check_ndim(self, x, (3, 4), what="([N, C, H, W] or [C, H, W])")
         self._check_sizes(x, getattr(self, "dilation", 1))
         unbatched = x.ndim == 3
-        y, cache = type(self)._forward(x[None] if unbatched else x, **self._options())
+        forward = getattr(ops, self._kernel + "_forward")
+        y, cache = forward(x[None] if unbatched else x, **self._options())
         if unbatched:
             y = tuple(a[0] for a in y) if isinstance(y, tuple) else y[0]
         self._push((cache, unbatched), y[0] if isinstance(y, tuple) else y)
@@ -45,7 +47,8 @@ class _Pool2d(Module):
 
     def backward(self, grad_output):
         cache, unbatched = self._pop(grad_output)
-        dx = type(self)._backward(grad_output[None] if unbatched else grad_output, cache)
+        backward = getattr(ops, self._kernel + "_backward")
+        dx = backward(grad_output[None] if unbatched else grad_output, cache)
         return dx[0] if unbatched else dx
 
 
@@ -54,8 +57,7 @@ class MaxPool2d(_Pool2d):
 
     With return_indices=True, forward returns (output, indices) (flat positions in H * W, as in
     PyTorch) and backward takes the gradient of the output."""
-    _forward = staticmethod(F.max_pool2d_forward)
-    _backward = staticmethod(F.max_pool2d_backward)
+    _kernel = "max_pool2d"
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
                  return_indices: bool = False, ceil_mode: bool = False):
@@ -75,8 +77,7 @@ class MaxPool2d(_Pool2d):
 class AvgPool2d(_Pool2d):
     """The mean of each window (zero padding counted unless count_include_pad=False, or the sum
     over divisor_override)."""
-    _forward = staticmethod(F.avg_pool2d_forward)
-    _backward = staticmethod(F.avg_pool2d_backward)
+    _kernel = "avg_pool2d"
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                  count_include_pad: bool = True, divisor_override=None):

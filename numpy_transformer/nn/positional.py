@@ -1,5 +1,5 @@
 """Positional encodings: the fixed sinusoidal table and a learned table, both added to the input."""
-from . import functional as F
+from ..kernels import ops
 from . import init
 from ._checks import check_dim, check_float, check_ndim
 from .dropout import Dropout
@@ -25,7 +25,7 @@ class _AddPositional(Module):
         if T > max_len:
             raise ValueError(f"{self._describe()} got a sequence of length {T} (input shape "
                              f"{tuple(x.shape)}), longer than max_len={max_len}")
-        y, cache = F.add_positional_forward(x, table[:T], self.batch_first)
+        y, cache = ops.add_positional_forward(x, table[:T], self.batch_first)
         y = self.dropout(y)
         self._push(cache, y)
         return y
@@ -33,7 +33,7 @@ class _AddPositional(Module):
     def backward(self, grad_output):
         """Through dropout, then the addition: dx = dy; d table[:T] = dy summed over the batch."""
         cache = self._pop(grad_output)
-        dx, dtable = F.add_positional_backward(self.dropout.backward(grad_output), cache)
+        dx, dtable = ops.add_positional_backward(self.dropout.backward(grad_output), cache)
         self._accumulate_table(dtable)
         return dx
 
@@ -51,7 +51,7 @@ class PositionalEncoding(_AddPositional):
         super().__init__()
         self.d_model, self.max_len, self.batch_first = d_model, max_len, batch_first
         self.dropout = Dropout(dropout)
-        self.register_buffer("pe", F.sinusoidal_positional_encoding(max_len, d_model, dtype),
+        self.register_buffer("pe", ops.sinusoidal_positional_encoding(max_len, d_model, dtype),
                              persistent=False)
 
     def _table(self):

@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from ..random import default_generator
-from . import functional as F
+from ..kernels import ops
 from . import init
 from ._checks import check_dim, check_float, check_ndim
 from .module import Module
@@ -160,7 +160,7 @@ class RNNBase(Module):
             layer_output = outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=-1)
             mask = None
             if self.training and self.dropout > 0 and layer < self.num_layers - 1:
-                layer_output, mask = F.dropout_forward(layer_output, self.dropout, True,
+                layer_output, mask = ops.dropout_forward(layer_output, self.dropout, True,
                                                        default_generator())
             masks.append(mask)
             layer_input = layer_output
@@ -189,7 +189,7 @@ class RNNBase(Module):
         d_states = None
         for layer in reversed(range(self.num_layers)):
             if masks[layer] is not None and d_out is not None:
-                d_out = F.dropout_backward(d_out, masks[layer])
+                d_out = ops.dropout_backward(d_out, masks[layer])
             dx = None
             for direction in range(D):
                 k = layer * D + direction
@@ -244,12 +244,12 @@ class RNN(RNNBase):
         self.nonlinearity = nonlinearity
 
     def _layer_forward(self, x, state, weights, reverse):
-        (output, h_n), cache = F.rnn_forward(x, state[0], *weights, nonlinearity=self.nonlinearity,
+        (output, h_n), cache = ops.rnn_forward(x, state[0], *weights, nonlinearity=self.nonlinearity,
                                              reverse=reverse)
         return output, (h_n,), cache
 
     def _layer_backward(self, d_output, d_final, cache):
-        dx, dh0, *d_weights = F.rnn_backward((d_output, d_final[0]), cache)
+        dx, dh0, *d_weights = ops.rnn_backward((d_output, d_final[0]), cache)
         return dx, (dh0,), d_weights
 
     def backward(self, grad_output, grad_h_n=None):
@@ -288,11 +288,11 @@ class LSTM(RNNBase):
         return tuple(states)
 
     def _layer_forward(self, x, state, weights, reverse):
-        (output, (h_n, c_n)), cache = F.lstm_forward(x, state[0], state[1], *weights, reverse=reverse)
+        (output, (h_n, c_n)), cache = ops.lstm_forward(x, state[0], state[1], *weights, reverse=reverse)
         return output, (h_n, c_n), cache
 
     def _layer_backward(self, d_output, d_final, cache):
-        dx, dh0, dc0, *d_weights = F.lstm_backward((d_output, d_final), cache)
+        dx, dh0, dc0, *d_weights = ops.lstm_backward((d_output, d_final), cache)
         return dx, (dh0, dc0), d_weights
 
     def backward(self, grad_output, grad_state=None):
@@ -310,11 +310,11 @@ class GRU(RNNBase):
     _gates = 3
 
     def _layer_forward(self, x, state, weights, reverse):
-        (output, h_n), cache = F.gru_forward(x, state[0], *weights, reverse=reverse)
+        (output, h_n), cache = ops.gru_forward(x, state[0], *weights, reverse=reverse)
         return output, (h_n,), cache
 
     def _layer_backward(self, d_output, d_final, cache):
-        dx, dh0, *d_weights = F.gru_backward((d_output, d_final[0]), cache)
+        dx, dh0, *d_weights = ops.gru_backward((d_output, d_final[0]), cache)
         return dx, (dh0,), d_weights
 
     def backward(self, grad_output, grad_h_n=None):
@@ -416,10 +416,10 @@ class RNNCell(_HiddenCell):
         self.nonlinearity = nonlinearity
 
     def _step_forward(self, x, h):
-        return F.rnn_cell_forward(x, h, *self._params(), nonlinearity=self.nonlinearity)
+        return ops.rnn_cell_forward(x, h, *self._params(), nonlinearity=self.nonlinearity)
 
     def _step_backward(self, dh, cache):
-        return F.rnn_cell_backward(dh, cache)
+        return ops.rnn_cell_backward(dh, cache)
 
 
 class GRUCell(_HiddenCell):
@@ -428,10 +428,10 @@ class GRUCell(_HiddenCell):
     _gates = 3
 
     def _step_forward(self, x, h):
-        return F.gru_cell_forward(x, h, *self._params())
+        return ops.gru_cell_forward(x, h, *self._params())
 
     def _step_backward(self, dh, cache):
-        return F.gru_cell_backward(dh, cache)
+        return ops.gru_cell_backward(dh, cache)
 
 
 class LSTMCell(RNNCellBase):
@@ -447,7 +447,7 @@ class LSTMCell(RNNCellBase):
                             f"got {type(hx).__name__}")
         h = self._state(None if hx is None else hx[0], x, batched, "h")
         c = self._state(None if hx is None else hx[1], x, batched, "c")
-        (h_new, c_new), cache = F.lstm_cell_forward(x, h, c, *self._params())
+        (h_new, c_new), cache = ops.lstm_cell_forward(x, h, c, *self._params())
         if not batched:
             h_new, c_new = h_new[0], c_new[0]
         self._push((cache, batched, hx is not None, (c_new.shape, c_new.dtype)), h_new)
@@ -460,7 +460,7 @@ class LSTMCell(RNNCellBase):
         if not batched:
             grad_h = None if grad_h is None else grad_h[None]
             grad_c = None if grad_c is None else grad_c[None]
-        dx, dh, dc, *d_weights = F.lstm_cell_backward((grad_h, grad_c), cache)
+        dx, dh, dc, *d_weights = ops.lstm_cell_backward((grad_h, grad_c), cache)
         self._accumulate_all(d_weights)
         if not batched:
             dx, dh, dc = dx[0], dh[0], dc[0]

@@ -62,9 +62,7 @@ class _Layer(Module):
 
     def _sa_block_backward(self, grad):
         d_query, d_key, d_value = self.self_attn.backward(self.dropout1.backward(grad))
-        d_query += d_key                          # x was query, key and value: three paths
-        d_query += d_value
-        return d_query
+        return d_query + d_key + d_value          # x was query, key and value: three paths
 
     def extra_repr(self):
         attn = self.self_attn
@@ -95,38 +93,25 @@ class TransformerEncoderLayer(_Layer):
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
         self._check_input(src, "src")
         masks = (src_mask, src_key_padding_mask, is_causal)
-        # the += below write into fresh outputs of Dropout(Linear), which nothing has cached
-        if self.norm_first:                       # x1 = x + sa(norm1(x));  y = x1 + ff(norm2(x1))
-            x1 = self._sa_block(self.norm1(src), *masks)
-            x1 += src
-            y = self._ff_block(self.norm2(x1), self.dropout2)
-            y += x1
-        else:                                     # x1 = norm1(x + sa(x));  y = norm2(x1 + ff(x1))
-            h = self._sa_block(src, *masks)
-            h += src
-            x1 = self.norm1(h)
-            h = self._ff_block(x1, self.dropout2)
-            h += x1
-            y = self.norm2(h)
+        if self.norm_first:
+            x1 = src + self._sa_block(self.norm1(src), *masks)
+            y = x1 + self._ff_block(self.norm2(x1), self.dropout2)
+        else:
+            x1 = self.norm1(src + self._sa_block(src, *masks))
+            y = self.norm2(x1 + self._ff_block(x1, self.dropout2))
         self._push(None, y)
         return y
 
     def backward(self, grad_output):
         """d_src; the residuals add the skip gradient to the block's."""
         self._pop(grad_output)
-        if self.norm_first:
-            d_x1 = self.norm2.backward(self._ff_block_backward(grad_output, self.dropout2))
-            d_x1 += grad_output
-            d_src = self.norm1.backward(self._sa_block_backward(d_x1))
-            d_src += d_x1
-        else:
-            d_h = self.norm2.backward(grad_output)
-            d_x1 = self._ff_block_backward(d_h, self.dropout2)
-            d_x1 += d_h
-            d_h = self.norm1.backward(d_x1)
-            d_src = self._sa_block_backward(d_h)
-            d_src += d_h
-        return d_src
+        if self.norm_first:             # x1 = src + sa(norm1(src)),  y = x1 + ff(norm2(x1))
+            d_x1 = grad_output + self.norm2.backward(self._ff_block_backward(grad_output,
+                                                                             self.dropout2))
+            return d_x1 + self.norm1.backward(self._sa_block_backward(d_x1))
+        d_h2 = self.norm2.backward(grad_output)          # y = norm2(h2), h2 = x1 + ff(x1)
+        d_h1 = self.norm1.backward(d_h2 + self._ff_block_backward(d_h2, self.dropout2))
+        return d_h1 + self._sa_block_backward(d_h1)      # x1 = norm1(h1), h1 = src + sa(src)
 
 
 class TransformerDecoderLayer(_Layer):
@@ -159,24 +144,14 @@ class TransformerDecoderLayer(_Layer):
         self._check_input(memory, "memory")
         self_masks = (tgt_mask, tgt_key_padding_mask, tgt_is_causal)
         memory_masks = (memory_mask, memory_key_padding_mask, memory_is_causal)
-        # the += below write into fresh outputs of Dropout(Linear), which nothing has cached
-        if self.norm_first:   # x1 = x + sa(n1(x)); x2 = x1 + mha(n2(x1)); y = x2 + ff(n3(x2))
-            x1 = self._sa_block(self.norm1(tgt), *self_masks)
-            x1 += tgt
-            x2 = self._mha_block(self.norm2(x1), memory, *memory_masks)
-            x2 += x1
-            y = self._ff_block(self.norm3(x2), self.dropout3)
-            y += x2
-        else:                 # x1 = n1(x + sa(x)); x2 = n2(x1 + mha(x1)); y = n3(x2 + ff(x2))
-            h = self._sa_block(tgt, *self_masks)
-            h += tgt
-            x1 = self.norm1(h)
-            h = self._mha_block(x1, memory, *memory_masks)
-            h += x1
-            x2 = self.norm2(h)
-            h = self._ff_block(x2, self.dropout3)
-            h += x2
-            y = self.norm3(h)
+        if self.norm_first:
+            x1 = tgt + self._sa_block(self.norm1(tgt), *self_masks)
+            x2 = x1 + self._mha_block(self.norm2(x1), memory, *memory_masks)
+            y = x2 + self._ff_block(self.norm3(x2), self.dropout3)
+        else:
+            x1 = self.norm1(tgt + self._sa_block(tgt, *self_masks))
+            x2 = self.norm2(x1 + self._mha_block(x1, memory, *memory_masks))
+            y = self.norm3(x2 + self._ff_block(x2, self.dropout3))
         self._push(None, y)
         return y
 
@@ -189,31 +164,22 @@ class TransformerDecoderLayer(_Layer):
     def _mha_block_backward(self, grad):
         """(d_x, d_memory): memory was both key and value."""
         d_query, d_key, d_value = self.multihead_attn.backward(self.dropout2.backward(grad))
-        d_key += d_value
-        return d_query, d_key
+        return d_query, d_key + d_value
 
     def backward(self, grad_output):
         """(d_tgt, d_memory)."""
         self._pop(grad_output)
-        if self.norm_first:
-            d_x2 = self.norm3.backward(self._ff_block_backward(grad_output, self.dropout3))
-            d_x2 += grad_output
-            d_h, d_memory = self._mha_block_backward(d_x2)
-            d_x1 = self.norm2.backward(d_h)
-            d_x1 += d_x2
-            d_tgt = self.norm1.backward(self._sa_block_backward(d_x1))
-            d_tgt += d_x1
-        else:
-            d_h = self.norm3.backward(grad_output)
-            d_x2 = self._ff_block_backward(d_h, self.dropout3)
-            d_x2 += d_h
-            d_h = self.norm2.backward(d_x2)
-            d_x1, d_memory = self._mha_block_backward(d_h)
-            d_x1 += d_h
-            d_h = self.norm1.backward(d_x1)
-            d_tgt = self._sa_block_backward(d_h)
-            d_tgt += d_h
-        return d_tgt, d_memory
+        if self.norm_first:             # x2 = x1 + mha(norm2(x1), memory),  y = x2 + ff(norm3(x2))
+            d_x2 = grad_output + self.norm3.backward(self._ff_block_backward(grad_output,
+                                                                             self.dropout3))
+            d_normed, d_memory = self._mha_block_backward(d_x2)
+            d_x1 = d_x2 + self.norm2.backward(d_normed)
+            return d_x1 + self.norm1.backward(self._sa_block_backward(d_x1)), d_memory
+        d_h3 = self.norm3.backward(grad_output)          # y = norm3(h3), h3 = x2 + ff(x2)
+        d_h2 = self.norm2.backward(d_h3 + self._ff_block_backward(d_h3, self.dropout3))
+        d_attended, d_memory = self._mha_block_backward(d_h2)   # h2 = x1 + mha(x1, memory)
+        d_h1 = self.norm1.backward(d_h2 + d_attended)    # x1 = norm1(h1), h1 = tgt + sa(tgt)
+        return d_h1 + self._sa_block_backward(d_h1), d_memory
 
 
 class TransformerEncoder(Module):

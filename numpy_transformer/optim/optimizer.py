@@ -3,8 +3,8 @@ import threading
 
 import numpy as np
 
+from ..kernels import ops
 from ..nn.parameter import Parameter
-from ._threads import parallel_for
 
 __all__ = ["Optimizer"]
 
@@ -84,12 +84,12 @@ class Optimizer:
     def step(self, closure=None):
         """Update every parameter that has a gradient; returns `closure()` if given.
 
-        Each parameter's update is independent of the others, so big parameters are updated
-        by several threads at once (NumPy releases the GIL inside ufuncs); same result."""
+        Each parameter's update is independent of the others: the fast kernels update the big
+        ones on several threads at once (`ops.foreach`), with the same result."""
         loss = closure() if closure is not None else None
         jobs = [(p, self.state.setdefault(p, {}), group) for group in self.param_groups
                 for p in group["params"] if p.requires_grad and p.grad is not None]
-        parallel_for(lambda job: self._update(*job), jobs, sizes=[p.size for p, _, _ in jobs])
+        ops.foreach(lambda job: self._update(*job), jobs, sizes=[p.size for p, _, _ in jobs])
         return loss
 
     def _update(self, param, state: dict, group: dict) -> None:

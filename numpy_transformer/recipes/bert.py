@@ -84,7 +84,7 @@ class MaskedLMTask(Task):
         logits = self.model(inputs, masked_positions=where)    # [M, V]
         targets = labels[where]
         loss = self.criterion(logits, targets)
-        self.model.backward(self.criterion.backward())
+        self.backward(self.model, self.criterion.backward())
         return {"loss": float(loss), "accuracy": float(np.mean(logits.argmax(-1) == targets))}
 
     def evaluate(self, loader) -> dict:

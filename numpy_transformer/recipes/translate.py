@@ -118,7 +118,7 @@ class Seq2SeqTask(Task):
         logits = self.model(src, tgt[:, :-1])                               # [N, T, V]
         target = tgt[:, 1:].reshape(-1)
         loss = self.criterion(logits.reshape(-1, logits.shape[-1]), target)
-        self.model.backward(self.criterion.backward().reshape(logits.shape))
+        self.backward(self.model, self.criterion.backward().reshape(logits.shape))
         real = target != self.model.config.pad_id
         correct = logits.reshape(-1, logits.shape[-1])[real].argmax(-1) == target[real]
         return {"loss": float(loss), "accuracy": float(correct.mean()),

@@ -143,7 +143,7 @@ class LanguageModelTask(Task):
         x, y = batch
         logits = self.logits(x)                                           # [B, T, V]
         loss = self.criterion(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
-        self.model.backward(self.criterion.backward().reshape(logits.shape))
+        self.backward(self.model, self.criterion.backward().reshape(logits.shape))
         return self.metrics(float(loss))
 
     def evaluate(self, loader) -> dict:

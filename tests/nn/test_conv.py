@@ -1,47 +1,17 @@
 """Conv2d and ConvTranspose2d against torch, by finite differences, and their errors."""
-from contextlib import contextmanager, nullcontext
-from unittest import mock
-
 import numpy as np
 import pytest
 import torch
 from hypothesis import given, strategies as st
 
 import numpy_transformer as nt
-from numpy_transformer import _parallel
 from numpy_transformer.nn import functional as F
-from numpy_transformer.nn.functional import conv as conv_math
-from numpy_transformer.nn.functional._im2col import _pair, resolve_padding
+from numpy_transformer.nn.functional.windows import pair as _pair, resolve_padding
 from numpy_transformer.testing import (check_functional_gradients, check_module_gradients,
                                        compare_with_torch)
 
 dtypes = st.sampled_from([np.float64, np.float32])
 pairs = st.tuples(st.integers(1, 3), st.integers(1, 3))
-# the convolution picks an internal layout by speed; both must give the same numbers
-LAYOUTS = ["auto", "NHW", "HWN"]
-layouts = st.sampled_from(LAYOUTS)
-
-
-def forced(layout):
-    """Run the convolution math in `layout` ("auto": let it choose)."""
-    if layout == "auto":
-        return nullcontext()
-    return mock.patch.object(conv_math, "_layout", lambda *args: layout)
-
-
-@contextmanager
-def image_blocks(one_image_each: bool):
-    """The NHW convolution in blocks of one image each, spread over threads however small the
-    work; or in its default blocks (one, at these sizes)."""
-    if not one_image_each:
-        yield
-        return
-    with mock.patch.object(conv_math, "FORWARD_BLOCK_ELEMENTS", 1), \
-            mock.patch.object(conv_math, "BACKWARD_BLOCK_ELEMENTS", 1), \
-            mock.patch.object(_parallel, "MIN_PARALLEL_ELEMENTS", 0):
-        yield
-
-
 @st.composite
 def conv_options(draw):
     """Options of a Conv2d and an input shape it accepts (batched or not)."""
@@ -62,14 +32,13 @@ def conv_options(draw):
     return options, (*batch, options["in_channels"], *hw)
 
 
+@pytest.mark.fast_too
 @pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's note about its own speed
-@given(options=conv_options(), layout=layouts, one_image_blocks=st.booleans(), dtype=dtypes,
-       seed=st.integers(0, 2**16))
-def test_conv2d_matches_torch(options, layout, one_image_blocks, dtype, seed):
+@given(options=conv_options(), dtype=dtypes, seed=st.integers(0, 2**16))
+def test_conv2d_matches_torch(options, dtype, seed):
     options, shape = options
     x = np.random.default_rng(seed).standard_normal(shape)
-    with forced(layout), image_blocks(one_image_blocks):
-        compare_with_torch(nt.nn.Conv2d(**options), torch.nn.Conv2d(**options), x, dtype=dtype, seed=seed)
+    compare_with_torch(nt.nn.Conv2d(**options), torch.nn.Conv2d(**options), x, dtype=dtype, seed=seed)
 
 
 @st.composite
@@ -92,13 +61,13 @@ def conv_transpose_options(draw):
     return options, (*batch, options["in_channels"], *hw)
 
 
-@given(options=conv_transpose_options(), layout=layouts, dtype=dtypes, seed=st.integers(0, 2**16))
-def test_conv_transpose2d_matches_torch(options, layout, dtype, seed):
+@pytest.mark.fast_too
+@given(options=conv_transpose_options(), dtype=dtypes, seed=st.integers(0, 2**16))
+def test_conv_transpose2d_matches_torch(options, dtype, seed):
     options, shape = options
     x = np.random.default_rng(seed).standard_normal(shape)
-    with forced(layout):
-        compare_with_torch(nt.nn.ConvTranspose2d(**options), torch.nn.ConvTranspose2d(**options), x,
-                           dtype=dtype, seed=seed)
+    compare_with_torch(nt.nn.ConvTranspose2d(**options), torch.nn.ConvTranspose2d(**options), x,
+                       dtype=dtype, seed=seed)
 
 
 def test_conv_transpose2d_output_size_picks_the_output_padding(rng):
@@ -115,37 +84,20 @@ def test_conv_transpose2d_output_size_picks_the_output_padding(rng):
     dict(stride=(2, 1), padding=((1, 0), (0, 2)), dilation=(1, 2), groups=2),
     dict(padding="same", dilation=2),                        # even kernel: asymmetric padding
 ], ids=["plain", "strided-grouped-asymmetric", "same-even"])
-@pytest.mark.parametrize("layout, one_image_blocks", [("NHW", False), ("NHW", True), ("HWN", False)])
-def test_conv2d_functional_gradients(kwargs, layout, one_image_blocks, rng):
+def test_conv2d_functional_gradients(kwargs, rng):
     x, w, b = rng.standard_normal((3, 4, 6, 7)), rng.standard_normal((6, 4 // kwargs.get("groups", 1), 2, 3)), rng.standard_normal(6)
-    with forced(layout), image_blocks(one_image_blocks):
-        check_functional_gradients(F.conv2d_forward, F.conv2d_backward, [x, w, b], kwargs=kwargs,
-                                   name="conv2d")
+    check_functional_gradients(F.conv2d_forward, F.conv2d_backward, [x, w, b], kwargs=kwargs,
+                               name="conv2d")
 
 
 @pytest.mark.parametrize("kwargs", [
     dict(stride=1, padding=0),
     dict(stride=(2, 3), padding=(1, 0), output_padding=(1, 2), groups=2, dilation=(1, 2)),
 ], ids=["plain", "strided-grouped"])
-@pytest.mark.parametrize("layout", LAYOUTS[1:])
-def test_conv_transpose2d_functional_gradients(kwargs, layout, rng):
+def test_conv_transpose2d_functional_gradients(kwargs, rng):
     x, w, b = rng.standard_normal((2, 4, 3, 4)), rng.standard_normal((4, 3, 3, 2)), rng.standard_normal(3 * kwargs.get("groups", 1))
-    with forced(layout):
-        check_functional_gradients(F.conv_transpose2d_forward, F.conv_transpose2d_backward,
-                                   [x, w, b], kwargs=kwargs, name="conv_transpose2d")
-
-
-@pytest.mark.parametrize("shape, out_channels, kwargs, layout", [
-    ((2, 16, 6, 20), 8, dict(padding=1), "NHW"),          # long rows
-    ((2, 16, 6, 6), 8, dict(padding=1), "HWN"),           # short rows, columns outweigh images
-    ((2, 1, 12, 12), 16, dict(stride=2), "NHW"),          # one input channel: images outweigh
-])
-def test_layout_is_batch_last_only_for_short_rows_and_heavy_columns(shape, out_channels, kwargs, layout):
-    x = np.zeros(shape)
-    w = np.zeros((out_channels, shape[1], 3, 3))
-    geo = conv_math._conv_geometry(x.shape, w.shape[2:], kwargs.get("stride", 1),
-                                   kwargs.get("padding", 0), 1)
-    assert conv_math._layout(geo, w, 1) == layout
+    check_functional_gradients(F.conv_transpose2d_forward, F.conv_transpose2d_backward,
+                               [x, w, b], kwargs=kwargs, name="conv_transpose2d")
 
 
 def test_module_gradients(rng):

@@ -148,20 +148,22 @@ def test_float32_state_stays_float32_without_float64_temporaries():
         assert all(work.dtype == np.float32 for work in optimizer._local.scratch.values())
 
 
-def test_updates_on_several_threads_equal_the_sequential_ones_bit_for_bit(monkeypatch):
-    from numpy_transformer.optim import _threads
+def test_fast_updates_on_several_threads_equal_the_reference_loop_bit_for_bit(monkeypatch):
+    from numpy_transformer.kernels.cpu import threads
     shapes = [(30, 20), (50,), (7, 7, 3), (1,)]
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    monkeypatch.setattr(threads, "MIN_PARALLEL_ELEMENTS", 0)
+    monkeypatch.setattr(threads, "MIN_JOB_ELEMENTS", 0)
     results = {}
-    for threads in ("1", "2"):
-        monkeypatch.setenv("OMP_NUM_THREADS", threads)
-        monkeypatch.setattr(_threads, "MIN_PARALLEL_ELEMENTS", 0)
-        monkeypatch.setattr(_threads, "MIN_JOB_ELEMENTS", 0)
-        ours, theirs, optimizer, twin = run_twins(nt.optim.AdamW, torch.optim.AdamW, dict(lr=0.01),
-                                                  np.float32, 5, steps=5, shapes=shapes)
-        assert hasattr(optimizer._local, "scratch") == (threads == "1"), "who ran the updates"
-        results[threads] = [p.data for p in ours]
+    for kernel_set in ("reference", "fast"):
+        with nt.kernels.using(kernel_set):
+            ours, theirs, optimizer, twin = run_twins(nt.optim.AdamW, torch.optim.AdamW,
+                                                      dict(lr=0.01), np.float32, 5, steps=5,
+                                                      shapes=shapes)
+        assert hasattr(optimizer._local, "scratch") == (kernel_set == "reference"), "who ran them"
+        results[kernel_set] = [p.data for p in ours]
     assert_same_parameters(ours, theirs, np.float32)
-    for sequential, threaded in zip(results["1"], results["2"]):
+    for sequential, threaded in zip(results["reference"], results["fast"]):
         np.testing.assert_array_equal(sequential, threaded)
 
 

@@ -1,4 +1,9 @@
-"""The math of every layer as pure `*_forward(...) -> (out, cache)` / `*_backward(dout, cache)` pairs."""
+"""The reference math: every layer as pure `*_forward(...) -> (out, cache)` and
+`*_backward(dout, cache)` pairs in textbook NumPy, one file per topic.
+
+This is the code to read. The library runs it through `numpy_transformer.kernels`, which may
+swap in tuned versions of the same functions (NT_KERNELS=reference runs exactly this code).
+"""
 from .activation import *
 from .attention import *
 from .conv import *
@@ -10,3 +15,5 @@ from .normalization import *
 from .pooling import *
 from .positional import *
 from .recurrent import *
+from .special import *
+from .windows import *

@@ -3,20 +3,16 @@
 Names as in torch.nn.functional.scaled_dot_product_attention:
     query [..., L, E], key [..., S, E], value [..., S, Ev] -> out [..., L, Ev]
 L query positions, S key positions; the leading dims (batch, heads) broadcast.
-A big batch runs in a few chunks on worker threads (see the end of the file); the math is the same.
 """
-import functools
 import math
 from typing import NamedTuple
 
 import numpy as np
 
-from ..._blas import blas_thread_control, single_threaded_blas
-from ..._parallel import num_threads, row_chunks, run_chunks
 from ...random import default_generator
 
 __all__ = ["scaled_dot_product_attention_forward", "scaled_dot_product_attention_backward",
-           "softmax_last_axis_", "AttentionCache"]
+           "AttentionCache", "attention_mask", "masked_softmax", "sum_to_shape"]
 
 
 class AttentionCache(NamedTuple):
@@ -31,50 +27,84 @@ class AttentionCache(NamedTuple):
     shapes: tuple                 # shapes of query, key, value (to sum broadcast gradients)
 
 
-def softmax_last_axis_(scores):
-    """Softmax over the last axis, in place and stable; a row that is all -inf becomes zeros.
+def attention_mask(attn_mask, is_causal, L, S, dtype):
+    """The mask to add to the scores [..., L, S]: 0 where a query may look, -inf where not.
 
-    A fully masked row has nothing to attend to: its weights are 0 (torch's SDPA does the same)."""
+    attn_mask: bool (True = may look) or floating (added as it is); is_causal: query i sees
+    keys 0..i. None when there is no mask."""
+    if is_causal:
+        attn_mask = np.tri(L, S, dtype=bool)                # [L, S], True on and below the diagonal
+    if attn_mask is None or attn_mask.dtype != np.bool_:
+        return None if attn_mask is None else attn_mask.astype(dtype, copy=False)
+    return np.where(attn_mask, 0, -np.inf).astype(dtype)
+
+
+def masked_softmax(scores):
+    """Softmax over the last axis; a row whose scores are all -inf (nothing to look at) gets
+    weights 0, as torch's SDPA gives it."""
     row_max = scores.max(axis=-1, keepdims=True)
-    np.copyto(row_max, 0, where=~np.isfinite(row_max))   # all -inf: exp(-inf - 0) = 0, no NaN
-    np.subtract(scores, row_max, out=scores)              # every entry <= 0: exp cannot overflow
-    np.exp(scores, out=scores)
-    total = scores.sum(axis=-1, keepdims=True)
-    np.divide(1, total, out=total, where=total > 0)       # total 0 stays 0: the row stays 0
-    scores *= total
-    return scores
+    row_max = np.where(np.isfinite(row_max), row_max, 0)   # all -inf: exp(-inf - 0) = 0
+    e = np.exp(scores - row_max)
+    total = e.sum(axis=-1, keepdims=True)
+    return e / np.where(total > 0, total, 1)
 
 
-@functools.lru_cache(maxsize=32)
-def _causal_mask(L, S, dtype):
-    """[L, S] of 0 where query i may see key j (j <= i, top-left aligned) and -inf elsewhere."""
-    mask = np.where(np.tri(L, S, dtype=bool), 0, -np.inf).astype(dtype)
-    mask.flags.writeable = False
-    return mask
+def scaled_dot_product_attention_forward(query, key, value, attn_mask=None, dropout_p=0.0,
+                                         is_causal=False, scale=None, generator=None):
+    """(out [..., L, Ev], cache). attn_mask broadcasts to [..., L, S]: bool True = takes part,
+    float = added to the scores. is_causal: query i attends to keys 0..i. dropout_p: dropout on
+    the weights (training only: pass 0 in evaluation). scale: default 1 / sqrt(E)."""
+    check_attention_inputs(query, key, value, attn_mask, dropout_p, is_causal)
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
+    q_scaled = query * scale                                          # [..., L, E]
+    scores = q_scaled @ key.swapaxes(-1, -2)                          # [..., L, S]
+    mask = attention_mask(attn_mask, is_causal, *scores.shape[-2:], scores.dtype)
+    weights = masked_softmax(scores if mask is None else scores + mask)
+    keep = None
+    if dropout_p > 0:                                                 # inverted dropout
+        draws = (generator or default_generator()).random(weights.shape, dtype=weights.dtype)
+        keep = (draws >= dropout_p) * np.asarray(1 / (1 - dropout_p) if dropout_p < 1 else 0,
+                                                 dtype=weights.dtype)
+    dropped = weights if keep is None else weights * keep
+    out = dropped @ value                                             # [..., L, Ev]
+    cache = AttentionCache(q_scaled, key, value, weights, dropped, keep, scale,
+                           (query.shape, key.shape, value.shape))
+    return out, cache
 
 
-def _mask_scores_(scores, attn_mask, is_causal):
-    """Apply torch's SDPA masks in place: bool True = takes part, float = added."""
-    if is_causal:        # adding 0 / -inf (as torch's reference math does): 18 against 50 us
-        scores += _causal_mask(*scores.shape[-2:], scores.dtype)   # for a masked copy of 6x4x64x64
-    if attn_mask is None:
-        return
-    if attn_mask.dtype == np.bool_:
-        np.copyto(scores, -np.inf, where=~attn_mask)
-    else:
-        scores += attn_mask
+def scaled_dot_product_attention_backward(d_out, cache):
+    """(d_query, d_key, d_value), each summed back to its input's shape.
+
+        scores = (q * scale) k^T     P = softmax(scores)     Pd = P * dropout_mask     out = Pd v
+    """
+    q_scaled, key, value, P, Pd, keep, scale, shapes = cache
+    # out = Pd v:  d_value = Pd^T d_out,  d_Pd = d_out v^T                    [..., L, S]
+    d_value = Pd.swapaxes(-1, -2) @ d_out
+    d_P = d_out @ value.swapaxes(-1, -2)
+    if keep is not None:
+        d_P = d_P * keep                                   # dropped weights get no gradient
+    # softmax:  dS_ij = P_ij (dP_ij - sum_k P_ik dP_ik)
+    d_scores = P * (d_P - (P * d_P).sum(axis=-1, keepdims=True))
+    # scores = (q scale) k^T:  d_query = dS k scale,  d_key = dS^T (q scale)
+    d_query = (d_scores @ key) * scale
+    d_key = d_scores.swapaxes(-1, -2) @ q_scaled
+    return tuple(sum_to_shape(g, s) for g, s in zip((d_query, d_key, d_value), shapes))
 
 
-def _dropout_mask(shape, p, generator, dtype):
-    """keep / (1 - p): 0 for a dropped weight, 1 / (1 - p) for a kept one (inverted dropout)."""
-    keep = generator.random(shape, dtype=dtype) >= p
-    return keep * np.asarray(1.0 / (1.0 - p) if p < 1 else 0.0, dtype=dtype)
+def sum_to_shape(grad, shape):
+    """Sum a gradient over the leading dims that broadcasting added or stretched."""
+    extra = grad.ndim - len(shape)
+    grad = grad.sum(axis=tuple(range(extra))) if extra else grad
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    return grad.sum(axis=stretched, keepdims=True) if stretched else grad
 
 
-def _check(query, key, value, attn_mask, dropout_p, is_causal):
+def check_attention_inputs(query, key, value, attn_mask, dropout_p, is_causal):
+    """Raise at shapes, dtypes and options that attention cannot take, naming them."""
     if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
         raise ValueError(f"scaled_dot_product_attention needs query [..., L, E], key [..., S, E], "
-                         f"value [..., S, Ev]; got shapes {query.shape}, {key.shape}, {value.shape}")
+                         f"value [..., S, Ev]; got shapes {query.shape}, {key.shape}, "
+                         f"{value.shape}")
     for name, x in (("query", query), ("key", key), ("value", value)):
         if not np.issubdtype(x.dtype, np.floating):
             raise TypeError(f"scaled_dot_product_attention needs a floating {name}, got dtype "
@@ -90,133 +120,7 @@ def _check(query, key, value, attn_mask, dropout_p, is_causal):
         if attn_mask.dtype != np.bool_ and not np.issubdtype(attn_mask.dtype, np.floating):
             raise TypeError(f"attn_mask must be bool or floating, got dtype {attn_mask.dtype}")
         if is_causal:
-            raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal=True, not both")
+            raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal=True, "
+                             "not both")
     if not 0 <= dropout_p <= 1:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
-
-
-def scaled_dot_product_attention_forward(query, key, value, attn_mask=None, dropout_p=0.0,
-                                         is_causal=False, scale=None, generator=None, out=None):
-    """(out [..., L, Ev], cache); `out=` writes into a given array (e.g. a view of a buffer).
-
-    attn_mask broadcasts to [..., L, S]: bool True = takes part, float = added to the scores.
-    is_causal: query i attends to keys 0..i. dropout_p: dropout on the weights (training only:
-    pass 0 in evaluation). scale: default 1 / sqrt(E)."""
-    _check(query, key, value, attn_mask, dropout_p, is_causal)
-    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
-    lead = np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
-    L, S, Ev = query.shape[-2], key.shape[-2], value.shape[-1]
-    if attn_mask is not None and attn_mask.dtype != np.bool_:
-        attn_mask = attn_mask.astype(query.dtype, copy=False)
-    query_scaled = np.empty_like(query, shape=lead + query.shape[-2:])   # query * scale
-    weights = np.empty_like(query, shape=lead + (L, S))
-    mask = None                                                      # drawn up front: the same
-    if dropout_p > 0:                                                # stream however work is split
-        mask = _dropout_mask(weights.shape, dropout_p, generator or default_generator(), weights.dtype)
-    dropped = weights if mask is None else np.empty_like(weights)
-    if out is None:
-        out = np.empty_like(query, shape=lead + (L, Ev))
-
-    def attend(part):                                                # part(x): a slice of a batch
-        scores, q_scaled = part(weights), np.multiply(part(query), scale, out=part(query_scaled))
-        np.matmul(q_scaled, part(key).swapaxes(-1, -2), out=scores)             # [..., L, S]
-        _mask_scores_(scores, part(attn_mask), is_causal)
-        softmax_last_axis_(scores)
-        if mask is not None:
-            np.multiply(scores, part(mask), out=part(dropped))
-        np.matmul(part(dropped), part(value), out=part(out))                     # [..., L, Ev]
-
-    _in_parts(attend, lead, (query, key, value, out), weights.size)
-    cache = AttentionCache(query_scaled, key, value, weights, dropped, mask, scale,
-                           (query.shape, key.shape, value.shape))
-    return out, cache
-
-
-def _sum_to_shape(grad, shape):
-    """Sum a gradient over the leading dims that broadcasting added or stretched."""
-    if grad.shape == tuple(shape):
-        return grad
-    extra = grad.ndim - len(shape)
-    grad = grad.sum(axis=tuple(range(extra))) if extra else grad
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    return grad.sum(axis=stretched, keepdims=True) if stretched else grad
-
-
-def scaled_dot_product_attention_backward(d_out, cache, out=None):
-    """(d_query, d_key, d_value); `out=(dq, dk, dv)` writes into given arrays.
-
-        scores = (q * scale) k^T     P = softmax(scores)     Pd = P * dropout_mask     out = Pd v
-    """
-    q_scaled, key, value, weights, dropped, mask, scale, shapes = cache
-    lead = weights.shape[:-2]
-    if out is None:
-        out = (np.empty_like(q_scaled, shape=lead + q_scaled.shape[-2:]),
-               np.empty_like(key, shape=lead + key.shape[-2:]),
-               np.empty_like(value, shape=lead + value.shape[-2:]))
-    dq, dk, dv = out
-
-    def gradients(part):
-        P, Pd, g = part(weights), part(dropped), part(d_out)
-        # out = Pd v:  d_value = Pd^T d_out,  d_Pd = d_out v^T                     [..., L, S]
-        np.matmul(Pd.swapaxes(-1, -2), g, out=part(dv))
-        d_scores = np.matmul(g, part(value).swapaxes(-1, -2))
-        if mask is not None:
-            d_scores *= part(mask)                         # dropped weights get no gradient
-        # softmax Jacobian diag(P) - P P^T:  dS_ij = P_ij (dP_ij - sum_k P_ik dP_ik)
-        row_dot = np.einsum("...ij,...ij->...i", P, d_scores)[..., None]
-        d_scores -= row_dot
-        d_scores *= P
-        # scores = (q scale) k^T:  d_query = dS k scale,  d_key = dS^T (q scale)
-        d_query = np.matmul(d_scores, part(key), out=part(dq))
-        d_query *= scale
-        np.matmul(d_scores.swapaxes(-1, -2), part(q_scaled), out=part(dk))
-
-    _in_parts(gradients, lead, (q_scaled, key, value, d_out, dq, dk, dv), weights.size)
-    return tuple(_sum_to_shape(g, s) for g, s in zip(out, shapes))
-
-
-# ---- big batches on worker threads ----
-# NumPy's elementwise ops use one core, and OpenBLAS threads a stack of small matrix products
-# poorly; so a big attention runs as a few slices of one leading axis, one per worker thread
-# (NumPy releases the GIL inside), while OpenBLAS is told to run each product on one thread.
-# Every slice does the same operations as the whole would, so the results are identical.
-
-# Below this many scores, threads cost more than they save (the two threads' many short NumPy
-# calls wait on each other for the GIL). Forward + backward, split / not, 2 cores: 40,000 scores
-# 887 / 795 us, 60,000 (BERT's 6x4x50x50) 1016 / 1136 us, GPT's 196,608 1688 / 2346 us.
-MIN_PARALLEL_SCORES = 48 * 1024
-
-
-def _worker_pool():
-    """(the shared pool's thread count, OpenBLAS thread count get/set), or None where BLAS
-    threads cannot be set (then attention runs unsplit)."""
-    blas = blas_thread_control()
-    return None if blas is None else (num_threads(), blas)
-
-
-def _in_parts(fn, lead, arrays, n_scores):
-    """fn(part) once with part = identity, or once per slice of a leading axis on worker threads.
-
-    `part(x)` takes the slice of x (an array shaped lead + 2 trailing dims, or a mask that
-    broadcasts to it); it splits only when every array in `arrays` has the full leading shape."""
-    threads = min(num_threads(), max(lead, default=1))
-    full = all(a.shape[:-2] == lead for a in arrays)
-    split = threads > 1 and full and n_scores >= MIN_PARALLEL_SCORES and _worker_pool() is not None
-    if not split:
-        fn(lambda x: x)
-        return
-    axis = int(np.argmax(lead))                          # split the longest leading axis
-    ndim = len(lead) + 2
-
-    def run(start, stop):                                # the slice start:stop of that axis
-        def part(x):
-            if x is None:
-                return None
-            at = axis - (ndim - x.ndim)                  # masks may have fewer leading dims
-            if at < 0 or x.shape[at] == 1:
-                return x                                 # broadcast along the split axis
-            return x[(slice(None),) * at + (slice(start, stop),)]
-        fn(part)
-
-    with single_threaded_blas():                         # one BLAS thread per product meanwhile
-        run_chunks(run, row_chunks(lead[axis], n_scores, min_elements=0))

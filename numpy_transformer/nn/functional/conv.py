@@ -1,139 +1,45 @@
-"""2-D convolution and its transpose by im2col: one copy of the sliding windows, then GEMMs.
+"""2-D convolution and its transpose by im2col: every window copied out as a column, then one
+matrix product per group.
 
-Shapes: N batch, C input channels, O output channels, g groups, H x W input, OH x OW output,
-KH x KW kernel, L = OH * OW. Inside, images are kept channel-first ([C, N, H, W], or
-[C, H, W, N] when rows are short; see "internal layouts" in `_im2col.py`) and the columns are
-`cols [C, KH, KW, N*L]`, so that with `weight [O, C/g, KH, KW]` viewed as `[g, O/g, C/g*KH*KW]`
-every product below is one (grouped) GEMM whose result needs no reshuffling:
+N batch, C input channels, O output channels, g groups, KH x KW kernel, OH x OW output,
+K = C/g * KH * KW (one window of one group), L = OH * OW (the output positions):
 
-    forward        y'    [O, N*L]          = W @ cols                   (then to [N, O, OH, OW])
-    weight grad    dW    [O, C/g*KH*KW]    = dy' @ cols^T
-    input grad     dcols [C*KH*KW, N*L]    = W^T @ dy'                  (then col2im)
+    cols = im2col(x)          [N, g, K, L]
+    forward       y  = W @ cols               W [g, O/g, K]          -> y [N, O, OH, OW]
+    weight grad   dW = sum over N of dy @ cols^T                     -> [O, C/g, KH, KW]
+    input grad    dx = col2im(W^T @ dy)
 
 The transposed convolution is the adjoint of a convolution: its forward is the convolution's
-input gradient and its backward is the convolution's forward (for dx) and weight gradient.
+input gradient, and its backward is the convolution's forward (for dx) and weight gradient.
 """
 import numpy as np
 
-from ..._parallel import indexed_blocks
-from ._im2col import (Geometry, _col2im, _conv_geometry, _im2col, _internal_shape, _layout, _pair,
-                      _to_internal, _to_nchw, _windows, conv_output_size)
+from .windows import Geometry, col2im, conv_geometry, im2col, pair
 
 __all__ = ["conv2d_forward", "conv2d_backward", "conv_transpose2d_forward",
-           "conv_transpose2d_backward", "conv_output_size"]
-
-# ---- the three GEMMs, grouped: g independent products ----
-def _weight_columns(weight, groups):
-    """weight [O, C/g, KH, KW] -> [g, O/g, C/g*KH*KW]."""
-    return weight.reshape(groups, weight.shape[0] // groups, -1)
+           "conv_transpose2d_backward", "check_groups"]
 
 
-def _conv_columns(cols, weight, groups):
-    """y' [O, N*L] = W @ cols, per group."""
-    cols_g = cols.reshape(groups, -1, cols[0, 0, 0].size)           # [g, C/g*KH*KW, N*L]
-    return np.matmul(_weight_columns(weight, groups), cols_g).reshape(weight.shape[0], -1)
-
-
-def _columns_grad(dy_cf, weight, groups):
-    """dcols [C, KH, KW, (N, OH, OW)] = W^T @ dy', per group; dy_cf is [O, (N, OH, OW)]."""
-    O, Cg, KH, KW = weight.shape
-    dy_g = dy_cf.reshape(groups, O // groups, -1)                   # [g, O/g, N*L]
-    dcols = np.matmul(_weight_columns(weight, groups).transpose(0, 2, 1), dy_g)
-    return dcols.reshape(Cg * groups, KH, KW, *dy_cf.shape[1:])
-
-
-def _weight_grad(dy_cf, cols, weight_shape, groups):
-    """dW [O, C/g, KH, KW] = dy' @ cols^T, per group (summed over batch and positions)."""
-    dy_g = dy_cf.reshape(groups, dy_cf.shape[0] // groups, -1)       # [g, O/g, N*L]
-    cols_g = cols.reshape(groups, -1, dy_g.shape[-1])               # [g, C/g*KH*KW, N*L]
-    return np.matmul(dy_g, cols_g.transpose(0, 2, 1)).reshape(weight_shape)
-
-
-def _check_groups(in_channels, weight_channels, groups, what, out_channels):
+def check_groups(in_channels, weight_channels, groups, what, out_channels):
+    """Raise unless the channels split into `groups` as the weight says."""
     if in_channels != weight_channels * groups or out_channels % groups:
         raise ValueError(f"{what}: input has {in_channels} channels but weight expects "
                          f"{weight_channels} per group x {groups} groups (and {out_channels} "
                          f"outputs must divide into {groups} groups)")
 
 
-# ---- the NHW convolution in blocks of images ----
-# In the NHW layout the convolution runs on blocks of whole images, every step of a block
-# (window copy, products, col2im, the move to [N, C, H, W]) while the block is in the CPU cache,
-# the blocks shared out among threads, each with one BLAS thread. The blocks do not depend on
-# the thread count, and the weight and bias gradients add per-block sums in block order, so
-# results do not either. An even number of blocks, so that two threads get equal shares.
-# Block sizes in columns. Forward + backward, blocks / whole arrays (two BLAS threads per
-# product), calls alternating in one process on the 2-core development machine: 64x16x28x28
-# 3x3 -> 32 (the benchmark's) 0.84, 64x3x32x32 -> 32 0.83, 128x1x28x28 5x5 -> 16 0.92,
-# 16x32x56x56 -> 64 (one block) 0.95; without evening out the blocks 0.86, 0.84, 0.98.
-FORWARD_BLOCK_ELEMENTS = 1 << 18
-BACKWARD_BLOCK_ELEMENTS = 1 << 20
-
-
-def _images_per_block(n_images, image_elements, block_elements):
-    """Images per block: an even number of blocks of about block_elements (the last may be less)."""
-    blocks = -(-n_images // max(1, block_elements // max(image_elements, 1)))
-    blocks += blocks % 2 if blocks > 1 else 0
-    return -(-n_images // blocks)
-
-
-def _forward_in_blocks(x, weight, bias, geo, groups):
-    """conv2d_forward in the NHW layout: -> y [N, O, OH, OW], cols [C, KH, KW, N, OH, OW]."""
-    N, O, (oh, ow) = x.shape[0], weight.shape[0], geo.out_hw
-    windows = _windows(_to_internal(x, "NHW", geo.pads), geo, "NHW")
-    cols = np.empty_like(x, shape=windows.shape, order="C")
-    y = np.empty_like(x, shape=(N, O, oh, ow), order="C")
-
-    def block(k, start, stop):
-        cols_block = cols[:, :, :, start:stop]                      # [C, KH, KW, n, OH, OW]
-        np.copyto(cols_block, windows[:, :, :, start:stop])
-        y_block = _conv_columns(cols_block, weight, groups).reshape(O, stop - start, oh, ow)
-        if bias is None:
-            np.copyto(y[start:stop], y_block.transpose(1, 0, 2, 3))
-        else:
-            np.add(y_block.transpose(1, 0, 2, 3), bias.reshape(-1, 1, 1), out=y[start:stop])
-    image = cols[:, :, :, 0].size                                   # column elements per image
-    indexed_blocks(block, N, image, _images_per_block(N, image, FORWARD_BLOCK_ELEMENTS))
-    return y, cols
-
-
-def _backward_in_blocks(dy, cols, weight, has_bias, groups, geo, input_grad):
-    """conv2d_backward in the NHW layout: -> dx (or None), dweight, dbias (or None)."""
-    N, O = dy.shape[:2]
-    image = cols[:, :, :, 0].size                                   # column elements per image
-    per_block = _images_per_block(N, image, BACKWARD_BLOCK_ELEMENTS)
-    blocks = -(-N // per_block)
-    dweights = np.empty_like(weight, shape=(blocks, *weight.shape))
-    dbiases = np.empty_like(weight, shape=(blocks, O)) if has_bias else None
-    dx = np.empty_like(dy, shape=(N, cols.shape[0], *geo.in_hw)) if input_grad else None
-
-    def block(k, start, stop):
-        dy_block = np.ascontiguousarray(dy[start:stop].transpose(1, 0, 2, 3))  # [O, n, OH, OW]
-        dweights[k] = _weight_grad(dy_block, cols[:, :, :, start:stop], weight.shape, groups)
-        if has_bias:
-            dy_block.reshape(O, -1).sum(axis=1, out=dbiases[k])
-        if input_grad:
-            dx_block = _col2im(_columns_grad(dy_block, weight, groups), geo, "NHW")  # [C, n, H, W]
-            np.copyto(dx[start:stop], dx_block.transpose(1, 0, 2, 3))
-    indexed_blocks(block, N, image, per_block)
-    return dx, dweights.sum(axis=0), dbiases.sum(axis=0) if has_bias else None
-
-
-# ---- convolution ----
 def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """x [N, C, H, W], weight [O, C/g, KH, KW], bias [O] -> y [N, O, OH, OW].
 
     padding: int, (ph, pw), ((top, bottom), (left, right)), 'valid' or 'same'."""
-    _check_groups(x.shape[1], weight.shape[1], groups, "conv2d", weight.shape[0])
-    geo = _conv_geometry(x.shape, weight.shape[2:], stride, padding, dilation)
-    layout = _layout(geo, weight, groups)
-    if layout == "NHW":
-        y, cols = _forward_in_blocks(x, weight, bias, geo, groups)
-        return y, (cols, weight, bias is not None, groups, geo)
-    cols = _im2col(x, geo, layout)                                  # [C, KH, KW, OH, OW, N]
-    y_cf = _conv_columns(cols, weight, groups)                      # [O, L*N]
-    y_cf = y_cf.reshape(_internal_shape(weight.shape[0], x.shape[0], geo.out_hw, layout))
-    y = _to_nchw(y_cf, layout, bias)
+    check_groups(x.shape[1], weight.shape[1], groups, "conv2d", weight.shape[0])
+    geo = conv_geometry(x.shape, weight.shape[2:], stride, padding, dilation)
+    N, O = x.shape[0], weight.shape[0]
+    cols = im2col(x, geo).reshape(N, groups, -1, np.prod(geo.out_hw))   # [N, g, K, L]
+    W = weight.reshape(groups, O // groups, -1)                          # [g, O/g, K]
+    y = (W @ cols).reshape(N, O, *geo.out_hw)                            # [N, g, O/g, L]
+    if bias is not None:
+        y = y + bias.reshape(1, O, 1, 1)
     return y, (cols, weight, bias is not None, groups, geo)
 
 
@@ -142,56 +48,59 @@ def conv2d_backward(dy, cache, input_grad=True):
 
     input_grad=False skips dx (returned as None): the input is data, not a layer's output."""
     cols, weight, has_bias, groups, geo = cache
-    layout = _layout(geo, weight, groups)
-    if layout == "NHW":
-        return _backward_in_blocks(dy, cols, weight, has_bias, groups, geo, input_grad)
-    dy_cf = _to_internal(dy, layout)                                # [O, (N, OH, OW)]
-    dweight = _weight_grad(dy_cf, cols, weight.shape, groups)
+    N, O = dy.shape[:2]
+    dy_g = dy.reshape(N, groups, O // groups, -1)                        # [N, g, O/g, L]
+    W = weight.reshape(groups, O // groups, -1)                          # [g, O/g, K]
+    dweight = (dy_g @ cols.swapaxes(-1, -2)).sum(axis=0).reshape(weight.shape)  # dy cols^T
+    dbias = dy.sum(axis=(0, 2, 3)) if has_bias else None
     dx = None
     if input_grad:
-        dx = _to_nchw(_col2im(_columns_grad(dy_cf, weight, groups), geo, layout), layout)
-    dbias = dy_cf.reshape(dy_cf.shape[0], -1).sum(axis=1) if has_bias else None
+        dcols = W.swapaxes(-1, -2) @ dy_g                                # [N, g, K, L]
+        dx = col2im(dcols.reshape(N, -1, *weight.shape[2:], *geo.out_hw), geo)
     return dx, dweight, dbias
 
 
-# ---- transposed convolution: the adjoint of conv2d ----
 def conv_transpose2d_forward(x, weight, bias=None, stride=1, padding=0, output_padding=0,
                              groups=1, dilation=1):
     """x [N, C, H, W], weight [C, O/g, KH, KW], bias [O] -> y [N, O, HO, WO] with
-    HO = (H - 1) * stride - 2 * padding + dilation * (KH - 1) + output_padding + 1.
-
-    y is the input gradient of the convolution (weight, stride, padding, dilation) that maps
-    y's shape to x's: columns W^T @ x', then col2im."""
-    if isinstance(padding, str):
-        raise ValueError(f"conv_transpose2d: padding must be an int or a pair, got {padding!r}")
-    C, Og, KH, KW = weight.shape
-    _check_groups(x.shape[1], C // groups, groups, "conv_transpose2d", C)
-    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
-    (ph, pw), (oph, opw) = _pair(padding, "padding"), _pair(output_padding, "output_padding")
-    in_hw = tuple(x.shape[-2:])
-    out_hw = tuple((n - 1) * s - 2 * p + d * (k - 1) + op + 1
-                   for n, s, p, d, k, op in zip(in_hw, stride, (ph, pw), dilation, (KH, KW), (oph, opw)))
-    if min(out_hw) <= 0:
-        raise ValueError(f"conv_transpose2d: input of spatial size {in_hw} gives output size {out_hw}")
-    # the convolution y -> x that this layer transposes
-    geo = Geometry((KH, KW), stride, dilation, ((ph, ph), (pw, pw)), out_hw, in_hw)
-    layout = _layout(geo, weight, groups)
-    x_cf = _to_internal(x, layout)                                  # [C, (N, H, W)]
-    y_cf = _col2im(_columns_grad(x_cf, weight, groups), geo, layout)  # [O, (N, HO, WO)]
-    y = _to_nchw(y_cf, layout, bias)
-    return y, (x_cf, weight, bias is not None, groups, geo)
+    HO = (H - 1) * stride - 2 * padding + dilation * (KH - 1) + output_padding + 1: the input
+    gradient of the convolution (weight, stride, padding, dilation) that maps y's shape to x's."""
+    geo = transposed_geometry(x.shape, weight.shape, stride, padding, output_padding, dilation)
+    C, N = weight.shape[0], x.shape[0]
+    check_groups(x.shape[1], C // groups, groups, "conv_transpose2d", C)
+    W = weight.reshape(groups, C // groups, -1)                          # [g, C/g, O/g*KH*KW]
+    x_g = x.reshape(N, groups, C // groups, -1)                          # [N, g, C/g, H*W]
+    cols = W.swapaxes(-1, -2) @ x_g                                      # [N, g, O/g*KH*KW, H*W]
+    y = col2im(cols.reshape(N, -1, *weight.shape[2:], *geo.out_hw), geo)
+    if bias is not None:
+        y = y + bias.reshape(1, -1, 1, 1)
+    return y, (x, weight, bias is not None, groups, geo)
 
 
 def conv_transpose2d_backward(dy, cache, input_grad=True):
-    """dy [N, O, HO, WO] -> dx [N, C, H, W], dweight [C, O/g, KH, KW], dbias [O] (or None).
-
-    input_grad=False skips dx (returned as None)."""
-    x_cf, weight, has_bias, groups, geo = cache
-    layout = _layout(geo, weight, groups)
-    cols = _im2col(dy, geo, layout)                                 # [O, KH, KW, (N, H, W)]
-    dweight = _weight_grad(x_cf, cols, weight.shape, groups)
+    """dy [N, O, HO, WO] -> dx [N, C, H, W], dweight [C, O/g, KH, KW], dbias [O] (or None)."""
+    x, weight, has_bias, groups, geo = cache
+    C, N = weight.shape[0], x.shape[0]
+    cols = im2col(dy, geo).reshape(N, groups, -1, x[0, 0].size)         # [N, g, O/g*KH*KW, H*W]
+    x_g = x.reshape(N, groups, C // groups, -1)                          # [N, g, C/g, H*W]
+    dweight = (x_g @ cols.swapaxes(-1, -2)).sum(axis=0).reshape(weight.shape)
     dbias = dy.sum(axis=(0, 2, 3)) if has_bias else None
-    if not input_grad:
-        return None, dweight, dbias
-    dx_cf = _conv_columns(cols, weight, groups).reshape(x_cf.shape)  # the convolution of dy
-    return _to_nchw(dx_cf, layout), dweight, dbias
+    W = weight.reshape(groups, C // groups, -1)                          # [g, C/g, O/g*KH*KW]
+    dx = (W @ cols).reshape(x.shape) if input_grad else None             # the convolution of dy
+    return dx, dweight, dbias
+
+
+def transposed_geometry(x_shape, weight_shape, stride, padding, output_padding, dilation):
+    """The geometry of the convolution y -> x that conv_transpose2d transposes."""
+    if isinstance(padding, str):
+        raise ValueError(f"conv_transpose2d: padding must be an int or a pair, got {padding!r}")
+    kernel = tuple(weight_shape[2:])
+    stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
+    pads, extra = pair(padding, "padding"), pair(output_padding, "output_padding")
+    in_hw = tuple(x_shape[-2:])
+    out_hw = tuple((n - 1) * s - 2 * p + d * (k - 1) + e + 1
+                   for n, s, p, d, k, e in zip(in_hw, stride, pads, dilation, kernel, extra))
+    if min(out_hw) <= 0:
+        raise ValueError(f"conv_transpose2d: input of spatial size {in_hw} gives output size "
+                         f"{out_hw}")
+    return Geometry(kernel, stride, dilation, tuple((p, p) for p in pads), out_hw, in_hw)

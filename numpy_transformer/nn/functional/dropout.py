@@ -1,33 +1,36 @@
-"""Inverted dropout: zero each element (or whole channel) with probability p, scale the rest by 1 / (1 - p)."""
+"""Inverted dropout: zero each element (or whole channel) with probability p, and scale the rest
+by 1 / (1 - p)."""
 import numpy as np
 
 from ...random import default_generator
 
-__all__ = ["dropout_forward", "dropout_backward", "feature_dropout_forward"]
+__all__ = ["dropout_forward", "dropout_backward", "feature_dropout_forward", "dropout_mask"]
 
 
-def _check_p(p) -> None:
+def check_p(p) -> None:
+    """Raise unless 0 <= p <= 1."""
     if not 0 <= p <= 1:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _scaled_mask(x, shape, p, generator):
-    """Array of `shape` in x's dtype: 0 with probability p, else 1 / (1 - p)."""
+def dropout_mask(x, shape, p, generator=None):
+    """[shape] in x's dtype: 0 with probability p, else 1 / (1 - p) (so the mean is kept)."""
     if p == 1:
         return np.zeros_like(x, shape=shape)
-    mask = (generator or default_generator()).random(shape, dtype=x.dtype)  # U[0, 1)
-    np.greater_equal(mask, p, out=mask, casting="unsafe")                   # 1 = keep, 0 = drop
-    mask *= 1.0 / (1.0 - p)
-    return mask
+    keep = (generator or default_generator()).random(shape, dtype=x.dtype) >= p   # U[0, 1) >= p
+    return keep * np.asarray(1 / (1 - p), dtype=x.dtype)
 
 
 def dropout_forward(x, p=0.5, training=True, generator=None, inplace=False):
     """Returns (y, scaled mask); the identity (cache None) when not training or p == 0."""
-    _check_p(p)
+    check_p(p)
     if not training or p == 0:
         return x, None
-    mask = _scaled_mask(x, x.shape, p, generator)
-    return np.multiply(x, mask, out=x if inplace else None), mask
+    mask = dropout_mask(x, x.shape, p, generator)
+    if inplace:
+        x *= mask
+        return x, mask
+    return x * mask, mask
 
 
 def feature_dropout_forward(x, p=0.5, training=True, generator=None, inplace=False, batched=True):
@@ -35,12 +38,15 @@ def feature_dropout_forward(x, p=0.5, training=True, generator=None, inplace=Fal
 
     x is [N, C, *] (batched) or [C, *]; the mask is [N, C, 1, ...] (or [C, 1, ...]) and broadcasts.
     The backward is `dropout_backward`."""
-    _check_p(p)
+    check_p(p)
     if not training or p == 0:
         return x, None
     lead = 2 if batched else 1
-    mask = _scaled_mask(x, x.shape[:lead] + (1,) * (x.ndim - lead), p, generator)
-    return np.multiply(x, mask, out=x if inplace else None), mask
+    mask = dropout_mask(x, x.shape[:lead] + (1,) * (x.ndim - lead), p, generator)
+    if inplace:
+        x *= mask
+        return x, mask
+    return x * mask, mask
 
 
 def dropout_backward(dy, cache):

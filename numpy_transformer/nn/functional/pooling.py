@@ -1,36 +1,36 @@
 """2-D max and average pooling over [N, C, H, W], with PyTorch's output sizes and tie rules.
 
-A window has KH x KW kernel offsets; for offset (i, j) the pixels it meets, one per output
-position, form a strided view of the padded input. Pooling is a loop over these KH * KW views
-(never over pixels): a running maximum, or a running sum.
+Each window's pixels come from im2col as K = KH * KW values: cols [N, C, K, OH, OW]. Max pooling
+takes their maximum (the first one on ties), average pooling their sum over a divisor.
 """
 import numpy as np
 
-from ..._parallel import parallel_slices
-from ._im2col import Geometry, _pair, _window_slices
+from .windows import Geometry, col2im, im2col, pair
 
 __all__ = ["max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward",
-           "avg_pool2d_backward", "pool_output_size"]
+           "avg_pool2d_backward", "pool_output_size", "pool_geometry", "flat_indices"]
 
 
 def pool_output_size(size: int, kernel: int, stride: int, pad: int, dilation: int = 1,
                      ceil_mode: bool = False) -> int:
     """PyTorch's rule: floor (or ceil) division, but a window may not start in the right padding."""
-    out = (size + 2 * pad - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)) // stride + 1
+    span = dilation * (kernel - 1) + 1                      # what one window covers
+    out = (size + 2 * pad - span + (stride - 1 if ceil_mode else 0)) // stride + 1
     if ceil_mode and (out - 1) * stride >= size + pad:
         out -= 1
     return out
 
 
-def _pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode, what) -> Geometry:
-    kernel = _pair(kernel_size, "kernel_size")
-    stride = kernel if stride is None or stride == () or stride == [] else _pair(stride, "stride")
-    padding, dilation = _pair(padding, "padding"), _pair(dilation, "dilation")
+def pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode, what) -> Geometry:
+    """The windows of a pooling of x [..., H, W]; raises at options PyTorch refuses."""
+    kernel = pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None or stride == () or stride == [] else pair(stride, "stride")
+    padding, dilation = pair(padding, "padding"), pair(dilation, "dilation")
     in_hw = tuple(x_shape[-2:])
     for k, s, p, d in zip(kernel, stride, padding, dilation):
         if k <= 0 or s <= 0 or d <= 0 or p < 0:
-            raise ValueError(f"{what}: kernel_size {kernel}, stride {stride} and dilation {dilation} "
-                             f"must be positive and padding {padding} non-negative")
+            raise ValueError(f"{what}: kernel_size {kernel}, stride {stride} and dilation "
+                             f"{dilation} must be positive and padding {padding} non-negative")
         if p > k // 2:
             raise ValueError(f"{what}: padding {padding} must be at most half of the kernel "
                              f"size {kernel}")
@@ -45,132 +45,62 @@ def _pool_geometry(x_shape, kernel_size, stride, padding, dilation, ceil_mode, w
     return Geometry(kernel, stride, dilation, pads, in_hw, out_hw)
 
 
-def _pad(x, pads, value=0.0):
-    """Pad the last two axes of x by ((top, bottom), (left, right)) with `value`."""
-    (top, bottom), (left, right) = pads
-    if top == bottom == left == right == 0:
-        return x
-    *lead, H, W = x.shape
-    xp = np.full_like(x, value, shape=(*lead, H + top + bottom, W + left + right), order="C")
-    xp[..., top:top + H, left:left + W] = x
-    return xp
-
-
-def _window(geo, i, j):
-    """Index of the [N, C, OH, OW] pixels that kernel offset (i, j) meets in the padded input."""
-    return (Ellipsis, *_window_slices(geo, i, j))
-
-
-def _by_image(fn, *arrays):
-    """fn(*arrays) in pieces along the longest leading axis (images or channels: never H or W),
-    one piece per thread when big; the windows of different images are independent."""
-    lead = arrays[0].shape[:-2]
-    if not lead:
-        fn(*arrays)
-        return
-    parallel_slices(fn, *arrays, axis=max(range(len(lead)), key=lambda a: lead[a]))
-
-
-def _offsets(geo):
-    kh, kw = geo.kernel
-    return [(i, j) for i in range(kh) for j in range(kw)]
-
-
-def _crop(dxp, geo):
-    """The gradient of the padded input -> the gradient of the input."""
-    (top, _), (left, _) = geo.pads
-    H, W = geo.in_hw
-    if dxp.shape[-2:] == (H, W):
-        return dxp
-    return np.ascontiguousarray(dxp[..., top:top + H, left:left + W])
-
-
-# ---- max pooling ----
 def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                        return_indices=False):
     """x [N, C, H, W] -> y [N, C, OH, OW], the maximum of each window (padding is -inf);
     with return_indices, (y, indices) where indices [N, C, OH, OW] are flat positions in H * W."""
-    geo = _pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
-    xp = _pad(x, geo.pads, -np.inf)
-    offsets = _offsets(geo)
-    y = np.empty_like(x, shape=x.shape[:-2] + geo.out_hw)
-
-    def pool(xp, y):
-        np.copyto(y, xp[_window(geo, *offsets[0])])
-        for i, j in offsets[1:]:
-            np.maximum(y, xp[_window(geo, i, j)], out=y)   # NaN propagates, as in PyTorch
-    _by_image(pool, xp, y)
-    cache = (xp, y, geo)
+    geo = pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
+    N, C = x.shape[:2]
+    cols = im2col(x, geo, fill=-np.inf).reshape(N, C, -1, *geo.out_hw)  # [N, C, K, OH, OW]
+    winner = cols.argmax(axis=2)[:, :, None]            # [N, C, 1, OH, OW]: the first maximum
+    y = np.take_along_axis(cols, winner, axis=2)[:, :, 0]
+    cache = (winner, cols.shape, geo)
     if return_indices:
-        return (y, _flat_indices(_argmax_offsets(xp, y, geo), geo)), cache
+        return (y, flat_indices(winner[:, :, 0], geo)), cache
     return y, cache
-
-
-def _argmax_offsets(xp, y, geo):
-    """For each window, the offset number i * KW + j of its first maximal element."""
-    offsets = _offsets(geo)
-    winner = np.zeros_like(y, dtype=np.min_scalar_type(len(offsets)))
-    for k in reversed(range(len(offsets))):                   # the first maximum is written last
-        winner = np.where(xp[_window(geo, *offsets[k])] == y, winner.dtype.type(k), winner)
-    return winner
-
-
-def _flat_indices(winner, geo):
-    """Offset numbers -> PyTorch's indices: row * W + column in the unpadded input (int64)."""
-    kw, (sh, sw), (dh, dw), (oh, ow) = geo.kernel[1], geo.stride, geo.dilation, geo.out_hw
-    (top, _), (left, _) = geo.pads
-    W = geo.in_hw[1]
-    winner = winner.astype(np.int64)
-    rows = np.arange(oh, like=winner)[:, None] * sh - top + (winner // kw) * dh
-    cols = np.arange(ow, like=winner) * sw - left + (winner % kw) * dw
-    return rows * W + cols
 
 
 def max_pool2d_backward(dy, cache):
     """dy [N, C, OH, OW] (or (dy, None) with return_indices) -> dx [N, C, H, W]: each window's
-    gradient goes to its first maximal element; overlapping windows add up.
-
-    Offsets are visited in order; an offset `claims` the windows whose maximum it holds and no
-    earlier offset held (`seen`). (A non-finite dy spreads NaN over its window: masks multiply.)"""
+    gradient goes to its maximal element; overlapping windows add up."""
     if isinstance(dy, tuple):
         dy = dy[0]
-    xp, y, geo = cache
-    dxp, disjoint = _scatter_buffer(xp.shape, geo, dy)
-    offsets = _offsets(geo)
-
-    def scatter(xp, y, dy, dxp):
-        seen = None                                           # windows claimed so far
-        for k, (i, j) in enumerate(offsets):
-            window = _window(geo, i, j)
-            claims = xp[window] == y
-            if seen is None:
-                seen = claims.copy() if len(offsets) > 1 else None
-            else:
-                np.greater(claims, seen, out=claims)          # claims and not seen
-                if k + 1 < len(offsets):
-                    seen |= claims
-            if disjoint:
-                np.multiply(dy, claims, out=dxp[window])
-            else:
-                dxp[window] += dy * claims
-    _by_image(scatter, xp, y, dy, dxp)
-    return _crop(dxp, geo)
+    winner, cols_shape, geo = cache
+    dcols = np.zeros_like(dy, shape=cols_shape)                          # [N, C, K, OH, OW]
+    np.put_along_axis(dcols, winner, dy[:, :, None], axis=2)
+    return col2im(dcols.reshape(*cols_shape[:2], *geo.kernel, *geo.out_hw), geo)
 
 
-def _scatter_buffer(padded_shape, geo, like):
-    """The buffer that window gradients go into, and whether windows are disjoint (then each
-    offset may assign its slice instead of adding; zeros are needed only where no window looks)."""
-    disjoint = all(s >= d * (k - 1) + 1 for k, s, d in zip(geo.kernel, geo.stride, geo.dilation))
-    covered = all((o - 1) * s + d * (k - 1) + 1 == n for k, s, d, o, n in
-                  zip(geo.kernel, geo.stride, geo.dilation, geo.out_hw, padded_shape[-2:]))
-    if disjoint and covered and all(s == d * (k - 1) + 1 for k, s, d in
-                                    zip(geo.kernel, geo.stride, geo.dilation)):
-        return np.empty_like(like, shape=padded_shape, order="C"), True
-    return np.zeros_like(like, shape=padded_shape, order="C"), disjoint
+def flat_indices(winner, geo):
+    """Window offsets i * KW + j [N, C, OH, OW] -> PyTorch's indices: row * W + column in the
+    unpadded input (int64)."""
+    kw, (sh, sw), (dh, dw), (oh, ow) = geo.kernel[1], geo.stride, geo.dilation, geo.out_hw
+    (top, _), (left, _) = geo.pads
+    winner = winner.astype(np.int64)
+    rows = np.arange(oh, like=winner)[:, None] * sh - top + (winner // kw) * dh
+    columns = np.arange(ow, like=winner) * sw - left + (winner % kw) * dw
+    return rows * geo.in_hw[1] + columns
 
 
-# ---- average pooling ----
-def _divisors(geo, count_include_pad, divisor_override, like):
+def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                       count_include_pad=True, divisor_override=None):
+    """x [N, C, H, W] -> y [N, C, OH, OW], each window's sum over its divisor (zero padding)."""
+    if divisor_override is not None and divisor_override == 0:
+        raise ValueError("avg_pool2d: divisor_override must not be zero")
+    geo = pool_geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
+    cols = im2col(x, geo)                                                # [N, C, KH, KW, OH, OW]
+    scale = pool_divisors(geo, count_include_pad, divisor_override, x)   # [OH, OW]
+    return cols.sum(axis=(2, 3)) * scale, (scale, geo)
+
+
+def avg_pool2d_backward(dy, cache):
+    """dy [N, C, OH, OW] -> dx [N, C, H, W]: every pixel of a window gets dy / divisor."""
+    scale, geo = cache
+    share = (dy * scale)[:, :, None, None]                               # [N, C, 1, 1, OH, OW]
+    return col2im(np.broadcast_to(share, (*dy.shape[:2], *geo.kernel, *geo.out_hw)), geo)
+
+
+def pool_divisors(geo, count_include_pad, divisor_override, like):
     """1 / (the number each window's sum is divided by), [OH, OW], as PyTorch counts it."""
     if divisor_override is not None:
         return np.full_like(like, 1.0 / divisor_override, shape=geo.out_hw)
@@ -182,32 +112,3 @@ def _divisors(geo, count_include_pad, divisor_override, like):
             start, end = np.maximum(start, 0), np.minimum(end, n)
         counts.append(end - start)
     return np.asarray(1.0 / (counts[0][:, None] * counts[1]), dtype=like.dtype, like=like)
-
-
-def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False,
-                       count_include_pad=True, divisor_override=None):
-    """x [N, C, H, W] -> y [N, C, OH, OW], each window's sum over its divisor (zero padding)."""
-    if divisor_override is not None and divisor_override == 0:
-        raise ValueError("avg_pool2d: divisor_override must not be zero")
-    geo = _pool_geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
-    xp = _pad(x, geo.pads)
-    offsets = _offsets(geo)
-    y = xp[_window(geo, *offsets[0])].copy()
-    for i, j in offsets[1:]:
-        y += xp[_window(geo, i, j)]
-    scale = _divisors(geo, count_include_pad, divisor_override, x)
-    y *= scale
-    return y, (scale, xp.shape, geo)
-
-
-def avg_pool2d_backward(dy, cache):
-    """dy [N, C, OH, OW] -> dx [N, C, H, W]: every pixel of a window gets dy / divisor."""
-    scale, padded_shape, geo = cache
-    share = dy * scale                                        # [N, C, OH, OW]
-    dxp, disjoint = _scatter_buffer(padded_shape, geo, dy)
-    for i, j in _offsets(geo):
-        if disjoint:
-            dxp[_window(geo, i, j)] = share
-        else:
-            dxp[_window(geo, i, j)] += share
-    return _crop(dxp, geo)

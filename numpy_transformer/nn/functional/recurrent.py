@@ -10,13 +10,13 @@ weight_ih [G*H, I], weight_hh [G*H, H] with the gates stacked in PyTorch's order
     GRU   r, z = sigmoid(x W_i{r,z}^T + b_i{r,z} + h W_h{r,z}^T + b_h{r,z})
           n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn)),   h' = (1 - z) * n + z * h
 
-A sequence [L, N, I] projects the inputs of all time steps with ONE GEMM before the time loop;
-the loop does only the hidden-to-hidden GEMM and the gate math, in place in buffers allocated
-once per sequence. Backward keeps each step's pre-activation gradients and turns them into
-dW_ih, dW_hh and dx with one GEMM each after the loop. `reverse=True` runs from t = L-1 down
-to 0 (the backward direction of a bidirectional layer); outputs stay in time order.
+A sequence runs the cell once per time step (t = 0..L-1, or L-1..0 with reverse=True, the
+backward direction of a bidirectional layer); its backward runs the cells' backward in the
+opposite order and sums each weight's gradient over the steps.
 """
 import numpy as np
+
+from .activation import sigmoid_forward
 
 __all__ = [
     "rnn_cell_forward", "rnn_cell_backward", "lstm_cell_forward", "lstm_cell_backward",
@@ -25,400 +25,179 @@ __all__ = [
 ]
 
 
-# ---------------------------------------------------------------------------------------------
-# Gate math shared by the cells and the sequences (in place, on [N, ...] views)
-# ---------------------------------------------------------------------------------------------
-
-# NumPy's float32 exp costs about 60% of its tanh (32x1024: 49 vs 96 us on the development
-# machine, both far slower than a multiply), so the gates are written with exp:
-# sigmoid(a) = 1 / (1 + exp(-a)) and tanh(a) = 2 sigmoid(2a) - 1. exp(-a) overflows to inf for a
-# below about -88 (float32), which gives 0, as it should: the overflow is not an error.
-def _sigmoid_(a):
-    """a <- sigmoid(a) in place, as 1 / (1 + exp(-a))."""
-    np.negative(a, out=a)
-    with np.errstate(over="ignore"):
-        np.exp(a, out=a)
-    a += 1.0
-    return np.divide(1.0, a, out=a)
+def sigmoid(z):
+    return sigmoid_forward(z)[0]
 
 
-def _rnn_activation_(a, nonlinearity):
-    """a <- tanh(a) or relu(a) in place."""
-    if nonlinearity == "tanh":
-        return np.tanh(a, out=a)
-    return np.maximum(a, 0, out=a)
+def affine(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
+    """x W_ih^T + b_ih + h W_hh^T + b_hh: [N, G*H]."""
+    a = x @ weight_ih.T + h @ weight_hh.T
+    return a if bias_ih is None else a + bias_ih + bias_hh
 
 
-def _rnn_activation_backward(dh, h, nonlinearity, out):
-    """out <- dh * act'(a), written with the output h: tanh' = 1 - h^2, relu' = [h > 0]."""
-    if nonlinearity == "tanh":
-        np.multiply(h, h, out=out)
-        np.subtract(1.0, out, out=out)
-        out *= dh
-    else:
-        np.multiply(dh, h > 0, out=out)
-    return out
+def affine_backward(da_x, da_h, x, h, weight_ih, weight_hh, has_bias):
+    """(dx, dh, dW_ih, dW_hh, db_ih, db_hh) from the gradients of x W_ih^T + b_ih (da_x) and of
+    h W_hh^T + b_hh (da_h), each [N, G*H]."""
+    db_ih = da_x.sum(axis=0) if has_bias else None
+    db_hh = da_h.sum(axis=0) if has_bias else None
+    return da_x @ weight_ih, da_h @ weight_hh, da_x.T @ x, da_h.T @ h, db_ih, db_hh
 
 
-def _lstm_gate_constants(like):
-    """k [4H]: -1 on i, f, o and -2 on g, so that 1 / (1 + exp(k a)) is sigmoid(a) on i, f, o
-    and sigmoid(2a) = (tanh(a) + 1) / 2 on g."""
-    H = like.shape[-1] // 4
-    k = np.full_like(like, -1.0, shape=(4 * H,))
-    k[2 * H:3 * H] = -2.0
-    return k
-
-
-def _lstm_gates_forward(gates, c_prev, c, tanh_c, h, k, scratch):
-    """gates [N, 4H] pre-activations -> [i, f, g, o] in place; writes c', tanh(c') and h'.
-
-    All four activations in one pass of exp (see `_sigmoid_`), with per-column constants k; then
-    g = 2 sigmoid(2a) - 1 = tanh(a)."""
-    H = c.shape[-1]
-    gates *= k
-    with np.errstate(over="ignore"):
-        np.exp(gates, out=gates)
-    gates += 1.0
-    np.divide(1.0, gates, out=gates)
-    i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
-    g *= 2.0
-    g -= 1.0
-    np.multiply(f, c_prev, out=c)          # c' = f * c
-    np.multiply(i, g, out=scratch)
-    c += scratch                           #    + i * g
-    np.tanh(c, out=tanh_c)
-    np.multiply(o, tanh_c, out=h)          # h' = o * tanh(c')
-
-
-def _lstm_gates_backward(dh, dc, gates, c_prev, tanh_c, dgates, scratch, deriv):
-    """dh, dc: gradients of h' and c'. Fills dgates [N, 4H] (gradient of the pre-activations)
-    and turns dc into the gradient of c_prev, in place."""
-    H = dc.shape[-1]
-    i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
-    di, df, dg, do = dgates[:, :H], dgates[:, H:2 * H], dgates[:, 2 * H:3 * H], dgates[:, 3 * H:]
-    # dc' += dh' * o * (1 - tanh(c')^2)          (h' = o * tanh(c'))
-    np.multiply(tanh_c, tanh_c, out=scratch)
-    np.subtract(1.0, scratch, out=scratch)
-    scratch *= o
-    scratch *= dh
-    dc += scratch
-    # gradients of the activated gates
-    np.multiply(dc, g, out=di)             # d i = dc' * g
-    np.multiply(dc, c_prev, out=df)        # d f = dc' * c
-    np.multiply(dc, i, out=dg)             # d g = dc' * i
-    np.multiply(dh, tanh_c, out=do)        # d o = dh' * tanh(c')
-    # through the activations: sigmoid' = s (1 - s), tanh' = 1 - g^2
-    np.subtract(1.0, gates, out=deriv)
-    deriv *= gates
-    dg_deriv = deriv[:, 2 * H:3 * H]
-    np.multiply(g, g, out=dg_deriv)
-    np.subtract(1.0, dg_deriv, out=dg_deriv)
-    dgates *= deriv
-    dc *= f                                # dc = dc' * f: the gradient of c_prev
-
-
-def _gru_gates_forward(gates, hg, h_prev, h, scratch):
-    """gates [N, 3H] input pre-activations x W_ih^T + b_ih, hg [N, 3H] = h W_hh^T + b_hh.
-
-    gates becomes [r, z, n] in place (hg is kept: its n part is needed by backward); writes h'."""
-    H = h.shape[-1]
-    rz = gates[:, :2 * H]
-    rz += hg[:, :2 * H]
-    _sigmoid_(rz)
-    r, z, n = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:]
-    np.multiply(r, hg[:, 2 * H:], out=scratch)
-    n += scratch                           # n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn))
-    np.tanh(n, out=n)
-    np.subtract(h_prev, n, out=h)
-    h *= z
-    h += n                                 # h' = n + z * (h - n) = (1 - z) n + z h
-
-
-def _gru_gates_backward(dh, gates, hg, h_prev, dgates_x, dgates_h, scratch):
-    """dh: gradient of h'. Fills dgates_x (input-side pre-activations [r, z, n]) and dgates_h
-    (hidden side: [r, z, h W_hn^T + b_hn]), and returns dh * z, the direct part of d h_prev."""
-    H = dh.shape[-1]
-    r, z, n = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:]
-    dr, dz, dn = dgates_x[:, :H], dgates_x[:, H:2 * H], dgates_x[:, 2 * H:]
-    # d n_pre = dh * (1 - z) * (1 - n^2)
-    np.multiply(n, n, out=dn)
-    np.subtract(1.0, dn, out=dn)
-    np.subtract(1.0, z, out=scratch)
-    scratch *= dh
-    dn *= scratch
-    # d (h W_hn^T + b_hn) = d n_pre * r
-    np.multiply(dn, r, out=dgates_h[:, 2 * H:])
-    # d r_pre = d n_pre * (h W_hn^T + b_hn) * r (1 - r)
-    np.multiply(dn, hg[:, 2 * H:], out=dr)
-    np.subtract(1.0, r, out=scratch)
-    scratch *= r
-    dr *= scratch
-    # d z_pre = dh * (h - n) * z (1 - z)
-    np.subtract(h_prev, n, out=dz)
-    dz *= dh
-    np.subtract(1.0, z, out=scratch)
-    scratch *= z
-    dz *= scratch
-    dgates_h[:, :2 * H] = dgates_x[:, :2 * H]   # r and z enter both sides the same way
-    return np.multiply(dh, z, out=scratch)
-
-
-def _bias_sum(b_ih, b_hh):
-    """b_ih + b_hh, or None without bias."""
-    return None if b_ih is None else b_ih + b_hh
-
-
-# ---------------------------------------------------------------------------------------------
-# One time step (the cells)
-# ---------------------------------------------------------------------------------------------
-
-def _cell_preactivation(x, h, weight_ih, weight_hh, bias):
-    """x W_ih^T + h W_hh^T (+ bias): [N, G*H]."""
-    a = x @ weight_ih.T
-    a += h @ weight_hh.T
-    if bias is not None:
-        a += bias
-    return a
-
-
-def _cell_weight_grads(dgates_x, dgates_h, x, h, weight_ih, weight_hh, has_bias):
-    """dx, dh (through W_hh only), dW_ih, dW_hh, db_ih, db_hh from the pre-activation gradients."""
-    dx = dgates_x @ weight_ih
-    dh = dgates_h @ weight_hh
-    db_ih = dgates_x.sum(axis=0) if has_bias else None
-    db_hh = dgates_h.sum(axis=0) if has_bias else None
-    return dx, dh, dgates_x.T @ x, dgates_h.T @ h, db_ih, db_hh
-
-
+# ---- one time step ----
 def rnn_cell_forward(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearity="tanh"):
     """x [N, I], h [N, H] -> h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh) [N, H]."""
-    a = _cell_preactivation(x, h, weight_ih, weight_hh, _bias_sum(bias_ih, bias_hh))
-    h_new = _rnn_activation_(a, nonlinearity)
+    a = affine(x, h, weight_ih, weight_hh, bias_ih, bias_hh)
+    h_new = np.tanh(a) if nonlinearity == "tanh" else np.maximum(a, 0)
     return h_new, (x, h, weight_ih, weight_hh, bias_ih is not None, nonlinearity, h_new)
 
 
 def rnn_cell_backward(dh_new, cache):
     """-> dx, dh, dweight_ih, dweight_hh, dbias_ih, dbias_hh (biases None without bias)."""
     x, h, weight_ih, weight_hh, has_bias, nonlinearity, h_new = cache
-    da = _rnn_activation_backward(dh_new, h_new, nonlinearity, np.empty_like(h_new))
-    return _cell_weight_grads(da, da, x, h, weight_ih, weight_hh, has_bias)
+    if nonlinearity == "tanh":
+        da = dh_new * (1 - h_new * h_new)                  # tanh' = 1 - tanh^2
+    else:
+        da = np.where(h_new > 0, dh_new, 0)                # relu' = 1 where positive
+    return affine_backward(da, da, x, h, weight_ih, weight_hh, has_bias)
 
 
 def lstm_cell_forward(x, h, c, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     """x [N, I], h [N, H], c [N, H] -> (h', c'), each [N, H]."""
-    gates = _cell_preactivation(x, h, weight_ih, weight_hh, _bias_sum(bias_ih, bias_hh))
-    h_new, c_new, tanh_c = np.empty_like(c), np.empty_like(c), np.empty_like(c)
-    _lstm_gates_forward(gates, c, c_new, tanh_c, h_new, _lstm_gate_constants(gates), np.empty_like(c))
-    return (h_new, c_new), (x, h, c, weight_ih, weight_hh, bias_ih is not None, gates, tanh_c)
+    a = affine(x, h, weight_ih, weight_hh, bias_ih, bias_hh)         # [N, 4H]
+    i, f, g, o = np.split(a, 4, axis=1)
+    i, f, g, o = sigmoid(i), sigmoid(f), np.tanh(g), sigmoid(o)
+    c_new = f * c + i * g
+    tanh_c = np.tanh(c_new)
+    h_new = o * tanh_c
+    cache = (x, h, c, weight_ih, weight_hh, bias_ih is not None, (i, f, g, o), tanh_c)
+    return (h_new, c_new), cache
 
 
 def lstm_cell_backward(dout, cache):
-    """dout = (dh', dc') (either may be None) -> dx, dh, dc, dweight_ih, dweight_hh, dbias_ih, dbias_hh."""
-    x, h, c, weight_ih, weight_hh, has_bias, gates, tanh_c = cache
-    dh_new, dc_new = dout
-    dh_new = np.zeros_like(c) if dh_new is None else dh_new
-    dc = np.zeros_like(c) if dc_new is None else dc_new.copy()
-    dgates = np.empty_like(gates)
-    _lstm_gates_backward(dh_new, dc, gates, c, tanh_c, dgates, np.empty_like(c), np.empty_like(gates))
-    dx, dh, dw_ih, dw_hh, db_ih, db_hh = _cell_weight_grads(dgates, dgates, x, h, weight_ih, weight_hh,
-                                                            has_bias)
-    return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh
+    """dout = (dh', dc') (either may be None) -> dx, dh, dc, dweight_ih, dweight_hh, dbias_ih,
+    dbias_hh."""
+    x, h, c, weight_ih, weight_hh, has_bias, (i, f, g, o), tanh_c = cache
+    dh_new, dc_new = (np.zeros_like(c) if d is None else d for d in dout)
+    dc = dc_new + dh_new * o * (1 - tanh_c * tanh_c)   # c' reaches the loss directly and via h'
+    di, df, dg = dc * g, dc * c, dc * i                # c' = f * c + i * g
+    do = dh_new * tanh_c                               # h' = o * tanh(c')
+    da = np.concatenate([di * i * (1 - i), df * f * (1 - f),          # sigmoid' = s (1 - s)
+                         dg * (1 - g * g), do * o * (1 - o)], axis=1)  # tanh' = 1 - tanh^2
+    dx, dh, *d_weights = affine_backward(da, da, x, h, weight_ih, weight_hh, has_bias)
+    return dx, dh, dc * f, *d_weights
 
 
 def gru_cell_forward(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     """x [N, I], h [N, H] -> h' [N, H]."""
-    gates = x @ weight_ih.T                # [N, 3H]
-    hg = h @ weight_hh.T                   # [N, 3H]
-    if bias_ih is not None:
-        gates += bias_ih
-        hg += bias_hh
-    h_new = np.empty_like(h)
-    _gru_gates_forward(gates, hg, h, h_new, np.empty_like(h))
-    return h_new, (x, h, weight_ih, weight_hh, bias_ih is not None, gates, hg)
+    ax = x @ weight_ih.T if bias_ih is None else x @ weight_ih.T + bias_ih   # [N, 3H]
+    ah = h @ weight_hh.T if bias_hh is None else h @ weight_hh.T + bias_hh   # [N, 3H]
+    (ax_r, ax_z, ax_n), (ah_r, ah_z, ah_n) = np.split(ax, 3, axis=1), np.split(ah, 3, axis=1)
+    r, z = sigmoid(ax_r + ah_r), sigmoid(ax_z + ah_z)
+    n = np.tanh(ax_n + r * ah_n)
+    h_new = (1 - z) * n + z * h
+    return h_new, (x, h, weight_ih, weight_hh, bias_ih is not None, (r, z, n), ah_n)
 
 
 def gru_cell_backward(dh_new, cache):
     """-> dx, dh, dweight_ih, dweight_hh, dbias_ih, dbias_hh."""
-    x, h, weight_ih, weight_hh, has_bias, gates, hg = cache
-    dgates_x, dgates_h = np.empty_like(gates), np.empty_like(hg)
-    dh_direct = _gru_gates_backward(dh_new, gates, hg, h, dgates_x, dgates_h, np.empty_like(h))
-    dx, dh, dw_ih, dw_hh, db_ih, db_hh = _cell_weight_grads(dgates_x, dgates_h, x, h, weight_ih,
-                                                            weight_hh, has_bias)
-    dh += dh_direct
-    return dx, dh, dw_ih, dw_hh, db_ih, db_hh
+    x, h, weight_ih, weight_hh, has_bias, (r, z, n), ah_n = cache
+    dn = dh_new * (1 - z) * (1 - n * n)                # through tanh: the n pre-activation
+    dz = dh_new * (h - n) * z * (1 - z)                # h' = n + z (h - n)
+    dr = dn * ah_n * r * (1 - r)                       # n_pre = ax_n + r * ah_n
+    da_x = np.concatenate([dr, dz, dn], axis=1)        # x's side: [r, z, n] pre-activations
+    da_h = np.concatenate([dr, dz, dn * r], axis=1)    # h's side: ah_n enters times r
+    dx, dh, *d_weights = affine_backward(da_x, da_h, x, h, weight_ih, weight_hh, has_bias)
+    return dx, dh + dh_new * z, *d_weights             # plus h's direct path z * h
 
 
-# ---------------------------------------------------------------------------------------------
-# A whole sequence of one layer in one direction
-# ---------------------------------------------------------------------------------------------
-
-def _time_order(L, reverse):
-    """(the steps in the order they run, slot offset). States live in a buffer [L+1, N, H]:
-    h_t in slot t + offset, the state before step t in slot t + 1 - offset (h0 at 0 or L)."""
-    return (range(L - 1, -1, -1), 0) if reverse else (range(L), 1)
+# ---- a whole sequence of one layer in one direction ----
+def time_steps(L, reverse):
+    """The time steps in the order they run."""
+    return range(L - 1, -1, -1) if reverse else range(L)
 
 
-def _project_inputs(x, weight_ih):
-    """x [L, N, I] -> (x as [L*N, I], x W_ih^T as [L, N, G*H]): every time step in one GEMM."""
-    L, N, I = x.shape
-    x2 = x.reshape(L * N, I)
-    return x2, (x2 @ weight_ih.T).reshape(L, N, -1)
+def sum_grads(totals, grads):
+    """Element-wise sums of two lists of gradients (None stays None)."""
+    if totals is None:
+        return list(grads)
+    return [None if a is None else a + b for a, b in zip(totals, grads)]
 
 
-def _state_buffer(h0, L):
-    """An empty [L+1, N, H] buffer for the states of a sequence: h0 and the L outputs."""
-    return np.empty_like(h0, shape=(L + 1, *h0.shape))
-
-
-def _input_grads(dgates_x, x2, weight_ih, shape):
-    """dx [L, N, I] and dW_ih from the input-side pre-activation gradients [L, N, G*H]."""
-    dg2 = dgates_x.reshape(x2.shape[0], -1)
-    return (dg2 @ weight_ih).reshape(shape), dg2.T @ x2
-
-
-def _hidden_grads(dgates_h, hs, first_prev):
-    """dW_hh = sum_t dgates_h[t]^T h_{t-1}: one GEMM over the stacked previous states."""
-    L, N, G = dgates_h.shape
-    h_prev = hs[first_prev:first_prev + L].reshape(L * N, -1)
-    return dgates_h.reshape(L * N, G).T @ h_prev
-
-
-def _split_dout(dout):
+def split_dout(dout):
     """(d_output, d_final) from a backward's first argument (an array or a tuple)."""
-    if isinstance(dout, tuple):
-        return dout
-    return dout, None
+    return dout if isinstance(dout, tuple) else (dout, None)
 
 
 def rnn_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearity="tanh",
                 reverse=False):
     """x [L, N, I], h0 [N, H] -> (output [L, N, H], h_n [N, H]) for one layer and direction."""
-    L = x.shape[0]
-    x2, a = _project_inputs(x, weight_ih)  # [L, N, H] input part of the pre-activations
-    bias = _bias_sum(bias_ih, bias_hh)
-    hs = _state_buffer(h0, L)
-    steps, o = _time_order(L, reverse)
-    hs[L * (1 - o)] = h0
-    weight_hh_t = weight_hh.T
-    for t in steps:
-        h = hs[t + o]
-        np.matmul(hs[t + 1 - o], weight_hh_t, out=h)      # h_{t-1} W_hh^T
-        h += a[t]
-        if bias is not None:
-            h += bias
-        _rnn_activation_(h, nonlinearity)
-    output = hs[o:o + L]
-    cache = (x2, x.shape, weight_ih, weight_hh, bias is not None, nonlinearity, hs, reverse)
-    return (output, hs[L * o]), cache
+    h, outputs, caches = h0, [None] * len(x), []
+    for t in time_steps(len(x), reverse):
+        h, cache = rnn_cell_forward(x[t], h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity)
+        outputs[t] = h
+        caches.append(cache)
+    return (np.stack(outputs), h), (caches, reverse)
 
 
 def rnn_backward(dout, cache):
     """dout = d_output [L, N, H] or (d_output, d_h_n), either may be None
     -> dx, dh0, dweight_ih, dweight_hh, dbias_ih, dbias_hh."""
-    x2, shape, weight_ih, weight_hh, has_bias, nonlinearity, hs, reverse = cache
-    d_output, d_hn = _split_dout(dout)
-    L = shape[0]
-    steps, o = _time_order(L, reverse)
-    da = np.empty_like(hs[:L])             # gradient of the pre-activations [L, N, H]
-    dh = np.zeros_like(hs[0]) if d_hn is None else d_hn.copy()
-    for t in reversed(steps):
-        if d_output is not None:
-            dh += d_output[t]
-        _rnn_activation_backward(dh, hs[t + o], nonlinearity, da[t])
-        np.matmul(da[t], weight_hh, out=dh)               # d h_{t-1}
-    dx, dw_ih = _input_grads(da, x2, weight_ih, shape)
-    dw_hh = _hidden_grads(da, hs, 1 - o)
-    db = da.reshape(-1, da.shape[-1]).sum(axis=0) if has_bias else None
-    return dx, dh, dw_ih, dw_hh, db, None if db is None else db.copy()
+    caches, reverse = cache
+    d_output, dh = split_dout(dout)
+    dh = np.zeros_like(caches[0][1]) if dh is None else dh           # [N, H]
+    dx, totals = [None] * len(caches), None
+    for t, step in zip(reversed(time_steps(len(caches), reverse)), reversed(caches)):
+        dh = dh if d_output is None else dh + d_output[t]              # output t is h_t
+        dx[t], dh, *d_weights = rnn_cell_backward(dh, step)
+        totals = sum_grads(totals, d_weights)
+    return np.stack(dx), dh, *totals
 
 
 def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False):
     """x [L, N, I], h0, c0 [N, H] -> (output [L, N, H], (h_n, c_n)) for one layer and direction."""
-    L = x.shape[0]
-    x2, gates = _project_inputs(x, weight_ih)   # [L, N, 4H], activated in place by the loop
-    bias = _bias_sum(bias_ih, bias_hh)
-    hs, cs = _state_buffer(h0, L), _state_buffer(c0, L)
-    tanh_cs = np.empty_like(hs[:L])
-    steps, o = _time_order(L, reverse)
-    hs[L * (1 - o)], cs[L * (1 - o)] = h0, c0
-    hh, scratch = np.empty_like(gates[0]), np.empty_like(h0)
-    k = _lstm_gate_constants(gates[0])
-    weight_hh_t = weight_hh.T
-    for t in steps:
-        np.matmul(hs[t + 1 - o], weight_hh_t, out=hh)     # h_{t-1} W_hh^T, all four gates
-        gt = gates[t]
-        gt += hh
-        if bias is not None:
-            gt += bias
-        _lstm_gates_forward(gt, cs[t + 1 - o], cs[t + o], tanh_cs[t], hs[t + o], k, scratch)
-    output = hs[o:o + L]
-    cache = (x2, x.shape, weight_ih, weight_hh, bias is not None, gates, hs, cs, tanh_cs, reverse)
-    return (output, (hs[L * o], cs[L * o])), cache
+    h, c, outputs, caches = h0, c0, [None] * len(x), []
+    for t in time_steps(len(x), reverse):
+        (h, c), cache = lstm_cell_forward(x[t], h, c, weight_ih, weight_hh, bias_ih, bias_hh)
+        outputs[t] = h
+        caches.append(cache)
+    return (np.stack(outputs), (h, c)), (caches, reverse)
 
 
 def lstm_backward(dout, cache):
     """dout = (d_output, (d_h_n, d_c_n)), any may be None (or just d_output)
     -> dx, dh0, dc0, dweight_ih, dweight_hh, dbias_ih, dbias_hh."""
-    x2, shape, weight_ih, weight_hh, has_bias, gates, hs, cs, tanh_cs, reverse = cache
-    d_output, d_final = _split_dout(dout)
-    d_hn, d_cn = (None, None) if d_final is None else d_final
-    L = shape[0]
-    steps, o = _time_order(L, reverse)
-    dgates = np.empty_like(gates)          # gradient of the pre-activations [L, N, 4H]
-    dh = np.zeros_like(hs[0]) if d_hn is None else d_hn.copy()
-    dc = np.zeros_like(cs[0]) if d_cn is None else d_cn.copy()
-    scratch, deriv = np.empty_like(dh), np.empty_like(gates[0])
-    for t in reversed(steps):
-        if d_output is not None:
-            dh += d_output[t]
-        _lstm_gates_backward(dh, dc, gates[t], cs[t + 1 - o], tanh_cs[t], dgates[t], scratch, deriv)
-        np.matmul(dgates[t], weight_hh, out=dh)           # d h_{t-1}
-    dx, dw_ih = _input_grads(dgates, x2, weight_ih, shape)
-    dw_hh = _hidden_grads(dgates, hs, 1 - o)
-    db = dgates.reshape(-1, dgates.shape[-1]).sum(axis=0) if has_bias else None
-    return dx, dh, dc, dw_ih, dw_hh, db, None if db is None else db.copy()
+    caches, reverse = cache
+    d_output, d_final = split_dout(dout)
+    dh, dc = (None, None) if d_final is None else d_final
+    zeros = np.zeros_like(caches[0][1])                                # [N, H]
+    dh, dc = (zeros if dh is None else dh), (zeros if dc is None else dc)
+    dx, totals = [None] * len(caches), None
+    for t, step in zip(reversed(time_steps(len(caches), reverse)), reversed(caches)):
+        dh = dh if d_output is None else dh + d_output[t]
+        dx[t], dh, dc, *d_weights = lstm_cell_backward((dh, dc), step)
+        totals = sum_grads(totals, d_weights)
+    return np.stack(dx), dh, dc, *totals
 
 
 def gru_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False):
     """x [L, N, I], h0 [N, H] -> (output [L, N, H], h_n [N, H]) for one layer and direction."""
-    L = x.shape[0]
-    x2, gates = _project_inputs(x, weight_ih)   # [L, N, 3H] -> [r, z, n] in place by the loop
-    hgs = np.empty_like(gates)                   # h_{t-1} W_hh^T + b_hh for every step
-    hs = _state_buffer(h0, L)
-    steps, o = _time_order(L, reverse)
-    hs[L * (1 - o)] = h0
-    scratch = np.empty_like(h0)
-    weight_hh_t = weight_hh.T
-    for t in steps:
-        np.matmul(hs[t + 1 - o], weight_hh_t, out=hgs[t])
-        if bias_ih is not None:
-            gates[t] += bias_ih
-            hgs[t] += bias_hh
-        _gru_gates_forward(gates[t], hgs[t], hs[t + 1 - o], hs[t + o], scratch)
-    output = hs[o:o + L]
-    cache = (x2, x.shape, weight_ih, weight_hh, bias_ih is not None, gates, hgs, hs, reverse)
-    return (output, hs[L * o]), cache
+    h, outputs, caches = h0, [None] * len(x), []
+    for t in time_steps(len(x), reverse):
+        h, cache = gru_cell_forward(x[t], h, weight_ih, weight_hh, bias_ih, bias_hh)
+        outputs[t] = h
+        caches.append(cache)
+    return (np.stack(outputs), h), (caches, reverse)
 
 
 def gru_backward(dout, cache):
     """dout = d_output [L, N, H] or (d_output, d_h_n), either may be None
     -> dx, dh0, dweight_ih, dweight_hh, dbias_ih, dbias_hh."""
-    x2, shape, weight_ih, weight_hh, has_bias, gates, hgs, hs, reverse = cache
-    d_output, d_hn = _split_dout(dout)
-    L = shape[0]
-    steps, o = _time_order(L, reverse)
-    dgates_x, dgates_h = np.empty_like(gates), np.empty_like(hgs)
-    dh = np.zeros_like(hs[0]) if d_hn is None else d_hn.copy()
-    scratch = np.empty_like(dh)
-    for t in reversed(steps):
-        if d_output is not None:
-            dh += d_output[t]
-        dh_direct = _gru_gates_backward(dh, gates[t], hgs[t], hs[t + 1 - o], dgates_x[t], dgates_h[t],
-                                        scratch)
-        np.matmul(dgates_h[t], weight_hh, out=dh)         # d h_{t-1} = dgates_h W_hh + dh * z
-        dh += dh_direct
-    dx, dw_ih = _input_grads(dgates_x, x2, weight_ih, shape)
-    dw_hh = _hidden_grads(dgates_h, hs, 1 - o)
-    db_ih = dgates_x.reshape(-1, dgates_x.shape[-1]).sum(axis=0) if has_bias else None
-    db_hh = dgates_h.reshape(-1, dgates_h.shape[-1]).sum(axis=0) if has_bias else None
-    return dx, dh, dw_ih, dw_hh, db_ih, db_hh
+    caches, reverse = cache
+    d_output, dh = split_dout(dout)
+    dh = np.zeros_like(caches[0][1]) if dh is None else dh             # [N, H]
+    dx, totals = [None] * len(caches), None
+    for t, step in zip(reversed(time_steps(len(caches), reverse)), reversed(caches)):
+        dh = dh if d_output is None else dh + d_output[t]
+        dx[t], dh, *d_weights = gru_cell_backward(dh, step)
+        totals = sum_grads(totals, d_weights)
+    return np.stack(dx), dh, *totals

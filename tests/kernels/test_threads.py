@@ -1,10 +1,10 @@
-"""The shared thread pool: work split over threads gives exactly the single-thread result."""
+"""The fast kernels' thread pool: work split over threads gives exactly the single-thread result."""
 import threading
 
 import numpy as np
 import pytest
 
-from numpy_transformer import _parallel
+from numpy_transformer.kernels.cpu import threads as cpu_threads
 
 
 @pytest.fixture
@@ -14,21 +14,21 @@ def two_threads(monkeypatch):
 
 def test_num_threads_follows_omp_num_threads(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
-    assert _parallel.num_threads() == 3
+    assert cpu_threads.num_threads() == 3
     monkeypatch.setenv("OMP_NUM_THREADS", "")
-    assert _parallel.num_threads() >= 1
+    assert cpu_threads.num_threads() >= 1
 
 
 def test_row_chunks_cover_the_rows_once_in_order_and_respect_alignment(two_threads):
-    assert _parallel.row_chunks(10, 10, min_elements=0) == [(0, 5), (5, 10)]
-    assert _parallel.row_chunks(10, 10, min_elements=0, align=4) == [(0, 4), (4, 10)]
-    assert _parallel.row_chunks(1, 10, min_elements=0) == [(0, 1)]
+    assert cpu_threads.row_chunks(10, 10, min_elements=0) == [(0, 5), (5, 10)]
+    assert cpu_threads.row_chunks(10, 10, min_elements=0, align=4) == [(0, 4), (4, 10)]
+    assert cpu_threads.row_chunks(1, 10, min_elements=0) == [(0, 1)]
 
 
 def test_small_work_stays_on_the_calling_thread(two_threads):
-    assert _parallel.row_chunks(1000, 1000) == [(0, 1000)]
+    assert cpu_threads.row_chunks(1000, 1000) == [(0, 1000)]
     seen = []
-    _parallel.parallel_rows(lambda a: seen.append(threading.current_thread()), np.zeros((4, 4)))
+    cpu_threads.parallel_rows(lambda a: seen.append(threading.current_thread()), np.zeros((4, 4)))
     assert seen == [threading.current_thread()]
 
 
@@ -40,13 +40,13 @@ def test_parallel_rows_runs_row_ranges_on_two_threads_with_the_whole_result(two_
     def rows(x_part, out_part):
         threads.add(threading.current_thread().name)
         np.exp(x_part - x_part.max(axis=1, keepdims=True), out=out_part)
-    _parallel.parallel_rows(rows, x, got, min_elements=0)
+    cpu_threads.parallel_rows(rows, x, got, min_elements=0)
     np.testing.assert_array_equal(got, expected)
     assert len(threads) == 2
 
 
 def test_parallel_slices_passes_broadcast_operands_whole(two_threads, monkeypatch):
-    monkeypatch.setattr(_parallel, "MIN_PARALLEL_ELEMENTS", 0)
+    monkeypatch.setattr(cpu_threads, "MIN_PARALLEL_ELEMENTS", 0)
     x = np.arange(24.0).reshape(6, 4)
     bias, column = np.arange(4.0), np.arange(6.0)[:, None]
     shapes = []
@@ -55,32 +55,32 @@ def test_parallel_slices_passes_broadcast_operands_whole(two_threads, monkeypatc
         shapes.append((out.shape, bias.shape, column.shape))
         np.add(x + bias, column, out=out)
     out = np.empty_like(x)
-    _parallel.parallel_slices(add, out, x, bias, column)
+    cpu_threads.parallel_slices(add, out, x, bias, column)
     np.testing.assert_array_equal(out, x + bias + column)
     assert sorted(shapes) == [((3, 4), (4,), (3, 1))] * 2
-    np.testing.assert_array_equal(_parallel.parallel_ufunc(np.maximum, x - 10, 0), np.maximum(x - 10, 0))
+    np.testing.assert_array_equal(cpu_threads.parallel_ufunc(np.maximum, x - 10, 0), np.maximum(x - 10, 0))
 
 
 def test_parallel_blocks_visit_every_block_once_with_the_same_blocks_on_any_thread_count(
         monkeypatch):
-    monkeypatch.setattr(_parallel, "MIN_PARALLEL_ELEMENTS", 0)
+    monkeypatch.setattr(cpu_threads, "MIN_PARALLEL_ELEMENTS", 0)
     seen = {}
     for threads in ("1", "2", "3"):
         monkeypatch.setenv("OMP_NUM_THREADS", threads)
         blocks = []
-        _parallel.parallel_blocks(lambda a, b: blocks.append((a, b)), 10, 3, block_size=9)
+        cpu_threads.parallel_blocks(lambda a, b: blocks.append((a, b)), 10, 3, block_size=9)
         seen[threads] = sorted(blocks)
     assert seen["1"] == seen["2"] == seen["3"] == [(0, 3), (3, 6), (6, 9), (9, 10)]
 
 
 def test_indexed_blocks_number_the_blocks_and_run_a_single_block_directly(monkeypatch):
-    monkeypatch.setattr(_parallel, "MIN_PARALLEL_ELEMENTS", 0)
+    monkeypatch.setattr(cpu_threads, "MIN_PARALLEL_ELEMENTS", 0)
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     seen = []
-    _parallel.indexed_blocks(lambda k, a, b: seen.append((k, a, b)), 10, 3, rows_per_block=4)
+    cpu_threads.indexed_blocks(lambda k, a, b: seen.append((k, a, b)), 10, 3, rows_per_block=4)
     assert sorted(seen) == [(0, 0, 4), (1, 4, 8), (2, 8, 10)]
     ran_on = []
-    _parallel.indexed_blocks(lambda k, a, b: ran_on.append((k, a, b, threading.current_thread())),
+    cpu_threads.indexed_blocks(lambda k, a, b: ran_on.append((k, a, b, threading.current_thread())),
                              3, 3, rows_per_block=4)
     assert ran_on == [(0, 0, 3, threading.current_thread())]
 
@@ -89,9 +89,9 @@ def test_work_submitted_from_a_worker_runs_inline_instead_of_deadlocking(two_thr
     inner_threads = []
 
     def job(_):
-        _parallel.parallel_rows(lambda a: inner_threads.append(threading.current_thread()),
+        cpu_threads.parallel_rows(lambda a: inner_threads.append(threading.current_thread()),
                                 np.zeros((8, 8)), min_elements=0)
-    _parallel.parallel_for(job, [0, 1, 2], sizes=[1, 1, 1], min_elements=0, min_job_elements=0)
+    cpu_threads.parallel_for(job, [0, 1, 2], sizes=[1, 1, 1], min_elements=0, min_job_elements=0)
     assert len(inner_threads) == 3     # one call each: never split again inside a worker
 
 
@@ -99,17 +99,17 @@ def test_work_submitted_while_the_calling_thread_runs_its_chunk_runs_inline_too(
     inner_threads = []
 
     def chunk(start, stop):
-        _parallel.parallel_rows(lambda a: inner_threads.append(threading.current_thread()),
+        cpu_threads.parallel_rows(lambda a: inner_threads.append(threading.current_thread()),
                                 np.zeros((8, 8)), min_elements=0)
-    _parallel.run_chunks(chunk, [(0, 1), (1, 2)])
+    cpu_threads.run_chunks(chunk, [(0, 1), (1, 2)])
     assert len(inner_threads) == 2     # not split again: two threads busy are enough
-    assert not _parallel.in_worker()   # and the caller is itself again afterwards
+    assert not cpu_threads.in_worker()   # and the caller is itself again afterwards
 
 
 def test_parallel_for_keeps_small_jobs_on_the_calling_thread_and_sends_big_ones_to_the_pool(
         two_threads):
     ran_on = {}
-    _parallel.parallel_for(lambda job: ran_on.setdefault(job, threading.current_thread()),
+    cpu_threads.parallel_for(lambda job: ran_on.setdefault(job, threading.current_thread()),
                            ["small", "big", "tiny"], sizes=[10, 1000, 1], min_elements=0,
                            min_job_elements=100)
     assert ran_on["small"] is ran_on["tiny"] is threading.current_thread()
@@ -121,12 +121,12 @@ def test_an_error_in_a_worker_reaches_the_caller(two_threads):
         if a[0, 0] > 0:
             raise ValueError("boom")
     with pytest.raises(ValueError, match="boom"):
-        _parallel.parallel_rows(fail, np.arange(8.0).reshape(4, 2), min_elements=0)
+        cpu_threads.parallel_rows(fail, np.arange(8.0).reshape(4, 2), min_elements=0)
 
 
 # ---- layers split over threads give the single-thread results bit for bit ----
 def _layer_norm_step(rng):
-    from numpy_transformer.nn import functional as F
+    from numpy_transformer.kernels import ops as F
     x = rng.standard_normal((6, 50, 40)).astype(np.float32)
     weight, bias = rng.standard_normal((2, 40)).astype(np.float32)
     y, cache = F.layer_norm_forward(x, weight, bias)
@@ -135,7 +135,7 @@ def _layer_norm_step(rng):
 
 def _gelu_step(approximate):
     def step(rng):
-        from numpy_transformer.nn import functional as F
+        from numpy_transformer.kernels import ops as F
         x = rng.standard_normal((7, 300)).astype(np.float32)
         y, cache = F.gelu_forward(x, approximate)
         return y, F.gelu_backward(rng.standard_normal(x.shape).astype(np.float32), cache)
@@ -144,7 +144,7 @@ def _gelu_step(approximate):
 
 def _conv_step(x_shape, out_channels, **options):
     def step(rng):
-        from numpy_transformer.nn import functional as F
+        from numpy_transformer.kernels import ops as F
         x = rng.standard_normal(x_shape).astype(np.float32)
         w = rng.standard_normal((out_channels, x_shape[1], 3, 3)).astype(np.float32)
         y, cache = F.conv2d_forward(x, w, np.ones(out_channels, np.float32), **options)
@@ -155,7 +155,7 @@ def _conv_step(x_shape, out_channels, **options):
 
 
 def _relu_max_pool_step(rng):
-    from numpy_transformer.nn import functional as F
+    from numpy_transformer.kernels import ops as F
     x = np.maximum(rng.standard_normal((6, 3, 9, 9)).astype(np.float32), 0)   # ties at 0
     y, cache = F.relu_forward(x)
     dx = F.relu_backward(rng.standard_normal(x.shape).astype(np.float32), cache)
@@ -167,7 +167,7 @@ def _relu_max_pool_step(rng):
 
 
 def _batch_norm_step(rng):
-    from numpy_transformer.nn import functional as F
+    from numpy_transformer.kernels import ops as F
     x = rng.standard_normal((6, 5, 7, 3)).astype(np.float32)
     weight, bias = rng.standard_normal((2, 5)).astype(np.float32)
     running = [np.zeros(5, np.float32), np.ones(5, np.float32)]
@@ -178,7 +178,7 @@ def _batch_norm_step(rng):
 
 
 def _softmax_step(rng):
-    from numpy_transformer.nn import functional as F
+    from numpy_transformer.kernels import ops as F
     x = rng.standard_normal((6, 7, 9)).astype(np.float32)
     results = []
     for forward, backward in ((F.softmax_forward, F.softmax_backward),
@@ -190,7 +190,7 @@ def _softmax_step(rng):
 
 
 def _cross_entropy_step(rng):
-    from numpy_transformer.nn import functional as F
+    from numpy_transformer.kernels import ops as F
     x = rng.standard_normal((40, 9, 2)).astype(np.float32)
     target = rng.integers(0, 9, (40, 2))
     loss, cache = F.cross_entropy_forward(x, target)
@@ -206,15 +206,15 @@ STEPS = {"layer_norm": _layer_norm_step, "cross_entropy": _cross_entropy_step, "
 
 @pytest.mark.parametrize("name", STEPS)
 def test_layers_give_the_same_bits_on_one_and_on_two_threads(name, monkeypatch):
-    from numpy_transformer.nn.functional import _special, conv, normalization
+    from numpy_transformer.kernels.cpu import conv, erf, normalization
     monkeypatch.setattr(normalization, "BLOCK_ELEMENTS", 256)       # many blocks
-    monkeypatch.setattr(_special, "BLOCK_BYTES", 1024)
+    monkeypatch.setattr(erf, "BLOCK_BYTES", 1024)
     monkeypatch.setattr(conv, "FORWARD_BLOCK_ELEMENTS", 1)          # one image a block
     monkeypatch.setattr(conv, "BACKWARD_BLOCK_ELEMENTS", 1)
     results = {}
     for threads in ("1", "2"):
         monkeypatch.setenv("OMP_NUM_THREADS", threads)
-        monkeypatch.setattr(_parallel, "MIN_PARALLEL_ELEMENTS", 0)
+        monkeypatch.setattr(cpu_threads, "MIN_PARALLEL_ELEMENTS", 0)
         results[threads] = STEPS[name](np.random.default_rng(0))
     for one, two in zip(results["1"], results["2"]):
         np.testing.assert_array_equal(one, two)

@@ -1,24 +1,19 @@
-"""erf, which NumPy lacks, and the normal distribution's cdf and pdf, for the exact GELU.
+"""erf and the normal distribution's cdf and pdf for the exact GELU, run block by block.
 
-erf is odd and tends to +-1, so we write erf(z) = z * P(z^2) / Q(z^2) on |z| <= c, where c is
-past the point at which erf rounds to +-1 in the dtype, and clamp z to [-c, c] first.
-P and Q are the minimax fit (relative error) by the Remez algorithm in tools/fit_erf.py;
-each dtype has its own set, evaluated in that dtype (no float64 upcast for float32):
-  float32: degrees (5, 5), c = 4; error at most 7 ulp (relative 4e-7), on average 0.5 ulp.
-  float64: degrees (12, 12), c = 6; relative error at most 1.5e-15 (about 10 ulp below 1).
-Phi(x) = 1/2 + erf(x / sqrt(2)) / 2 uses the same rational with the constants folded in.
-
-That is ~25 elementwise steps. `blockwise` runs such chains block by block (cache blocking, not
-a loop over data items): each block's temporaries stay in the CPU cache, so the arrays are read
-and written once instead of once per step.
+The reference's rational (nn/functional/special.py: erf(z) = z P(z^2) / Q(z^2) with z clamped),
+evaluated in the input's dtype; Phi(x) = 1/2 + erf(x / sqrt(2)) / 2 uses it with the constants
+folded in. That is ~25 elementwise steps. `blockwise` runs such chains block by block (cache
+blocking, not a loop over data items): each block's temporaries stay in the CPU cache, so the
+arrays are read and written once instead of once per step.
 """
 import math
 
 import numpy as np
 
-from ..._parallel import row_chunks, run_chunks
+from ...nn.functional.special import ERF_RATIONALS
+from .threads import row_chunks, run_chunks
 
-__all__ = ["erf", "normal_cdf", "normal_pdf", "blockwise"]
+__all__ = ["erf"]
 
 
 class _Rational:
@@ -40,29 +35,15 @@ class _Rational:
         return _Rational(self.dtype, float(self.clamp) / scale, p, q, bound)
 
 
-# Printed by `python tools/fit_erf.py`.
-_FLOAT32 = _Rational(
-    np.float32, 4.0,
-    p=(0.053093776, 7.604634, 103.77758, 1419.0679, 5172.2246, 30154.246),
-    q=(1.0, 31.682888, 406.39304, 3082.5657, 13491.579, 26723.506))
-_FLOAT64 = _Rational(
-    np.float64, 6.0,
-    p=(0.017618405547673417, 25.378236750370082, 3886.517030313003, 203798.0512685165,
-       7989677.123653715, 201223545.70418575, 4606462336.218475, 67446242106.843735,
-       1007056567892.826, 8130577641877.03, 77519145569773.1, 258733344586170.47,
-       1318415054844466.5),
-    q=(1.0, 382.1257973821404, 30036.41066487332, 1330936.0338929628, 41652815.39103888,
-       988802168.2910881, 18328500936.73843, 266915521716.11612, 3021925986322.2646,
-       25852828098920.555, 158114094209487.56, 618768096659853.6, 1168414920525440.8))
-_RATIONALS = {np.dtype(np.float32): _FLOAT32, np.dtype(np.float64): _FLOAT64}
+# The reference's coefficients (nn/functional/special.py, printed by tools/fit_erf.py).
+_RATIONALS = {dtype: _Rational(dtype, c, p, q) for dtype, (c, p, q) in ERF_RATIONALS.items()}
 
 # Phi(x) - 1/2 = erf(x / sqrt(2)) / 2: the same rational with its constants folded in.
 _HALF_ERF_OF_X_OVER_SQRT_2 = {dtype: r.scaled(1 / math.sqrt(2.0), 0.5) for dtype, r in _RATIONALS.items()}
 
 # Bytes per block array: a block of each input, the output and the temporaries stay in cache
-# (L3 here). GELU forward + backward, 512 KiB -> 1 MiB interleaved in one process on the 2-core
-# development machine: 768x512 tanh 918 -> 834 us, exact 1484 -> 1331 us; 300x1024 exact
-# 1276 -> 1018 us (a block per thread instead of two); 8192x1024 the same; 2 MiB was slower there.
+# (L3 here). GELU forward + backward with 1 MiB blocks against 512 KiB: 768x512 tanh 0.91x,
+# exact 0.90x, 300x1024 exact 0.80x; 2 MiB was slower.
 BLOCK_BYTES = 1 << 20
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)

@@ -14,7 +14,7 @@ import threading
 
 import numpy as np
 
-from ._blas import single_threaded_blas
+from .blas import single_threaded_blas
 
 __all__ = ["num_threads", "parallel_for", "parallel_rows", "parallel_blocks", "indexed_blocks",
            "parallel_slices",

@@ -1,11 +1,16 @@
-"""erf (a rational fit, see tools/fit_erf.py) against math.erf; the normal cdf and pdf."""
+"""erf (a rational fit, see tools/fit_erf.py) against math.erf, the reference's and the fast
+kernel's; the fast kernel's normal cdf and pdf, views, blocks and dtypes."""
 import math
 
 import numpy as np
 import pytest
 
-from numpy_transformer.nn.functional import _special
-from numpy_transformer.nn.functional._special import erf, normal_cdf, normal_pdf
+from numpy_transformer.kernels.cpu import erf as _special
+from numpy_transformer.kernels.cpu.erf import erf, normal_cdf, normal_pdf
+from numpy_transformer.nn.functional import special
+
+ERFS = {"reference": special.erf, "fast": erf}
+both = pytest.mark.parametrize("erf_of", ERFS.values(), ids=ERFS.keys())
 
 math_erf = np.vectorize(math.erf, otypes=[np.float64])
 
@@ -26,9 +31,10 @@ def ulp_error(got, z):
     return np.abs(got.astype(np.float64) - exact) / spacing
 
 
-def test_float64_erf_matches_math_erf_to_1e_15_relative():
+@both
+def test_float64_erf_matches_math_erf_to_1e_15_relative(erf_of):
     z = dense_grid(np.float64)
-    got = erf(z)
+    got = erf_of(z)
     exact = math_erf(z)
     assert got.dtype == np.float64
     relative = np.abs(got - exact) / np.abs(exact)
@@ -36,37 +42,41 @@ def test_float64_erf_matches_math_erf_to_1e_15_relative():
     assert np.median(ulp_error(got, z)) <= 1
 
 
-def test_float32_erf_is_within_7_ulp_of_the_rounded_exact_value():
+@both
+def test_float32_erf_is_within_7_ulp_of_the_rounded_exact_value(erf_of):
     z = dense_grid(np.float32)
-    got = erf(z)
+    got = erf_of(z)
     assert got.dtype == np.float32
     ulps = ulp_error(got, z)
     assert ulps.max() <= 7, f"{ulps.max():.2f} ulp at z = {z[np.argmax(ulps)]!r}"
     assert ulps.mean() <= 1
 
 
+@both
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_erf_special_values(dtype):
+def test_erf_special_values(dtype, erf_of):
     big = np.finfo(dtype).max
     z = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, big, -big, 10.0, -10.0], dtype)
-    got = erf(z)
+    got = erf_of(z)
     assert np.array_equal(got[[0, 1, 5, 6, 7, 8]], [1, -1, 1, -1, 1, -1])
     assert np.isnan(got[2])
     assert got[3] == 0 and not np.signbit(got[3]) and np.signbit(got[4])
 
 
+@both
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_erf_is_odd_and_never_exceeds_one(dtype):
+def test_erf_is_odd_and_never_exceeds_one(dtype, erf_of):
     z = np.linspace(0, 8, 400_001).astype(dtype)
-    got = erf(z)
-    assert np.array_equal(erf(-z), -got)
+    got = erf_of(z)
+    assert np.array_equal(erf_of(-z), -got)
     assert np.abs(got).max() == 1
 
 
+@both
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_erf_of_subnormals_is_2_over_sqrt_pi_times_z(dtype):
+def test_erf_of_subnormals_is_2_over_sqrt_pi_times_z(dtype, erf_of):
     z = np.array([np.finfo(dtype).smallest_subnormal * 1000], dtype)
-    assert erf(z)[0] == dtype(z[0] * (2 / math.sqrt(math.pi)))
+    assert erf_of(z)[0] == dtype(z[0] * (2 / math.sqrt(math.pi)))
 
 
 def test_erf_keeps_shape_and_handles_views_blocks_and_out():

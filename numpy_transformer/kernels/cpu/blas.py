@@ -1,14 +1,12 @@
 """NumPy's OpenBLAS: its thread count, and its idle threads put to sleep instead of spinning.
 
-After each matrix product OpenBLAS's worker threads spin, waiting for the next one, for 2^28
-cycles (about 0.1 s) before they sleep. A spinning thread holds a core: on a 2-core machine the
-elementwise passes that follow a product (bias, softmax, LayerNorm), which our own two threads
-share out (`_parallel`), then get one core between them. A 4096x256x768 product followed by
-attention over [32, 4, 128, 64] took 29.6 ms instead of 17.2 ms; a MultiheadAttention training
-step 85 ms instead of 62 ms. OPENBLAS_THREAD_TIMEOUT=12 makes them spin for 2^12 cycles (a
-microsecond or two: enough for back-to-back products) and then sleep; 4 (sleep at once) was as
-good for big products and 2-5% slower for small ones (an MLP step at batch 64: 1.63 vs 1.55 ms).
-Imports NumPy only inside its functions, so that the package can set the variable first.
+After each matrix product OpenBLAS's worker threads spin for 2^28 cycles (about 0.1 s) waiting
+for the next one. A spinning thread holds a core, so on 2 cores the elementwise passes that
+follow a product, which our own threads share out (`threads`), get one core between them: a
+MultiheadAttention training step took 85 ms instead of 62. OPENBLAS_THREAD_TIMEOUT=12 makes
+them spin for 2^12 cycles (a microsecond or two, enough for back-to-back products), then sleep;
+4 (sleep at once) was 2-5% slower for small products. `sleep_idle_blas_threads` sets it for a
+running process (`tune_cpu` calls it); nothing here runs at import.
 """
 import contextlib
 import ctypes
@@ -54,11 +52,11 @@ def _find_openblas():
 
 def sleep_idle_blas_threads() -> bool:
     """OpenBLAS's idle threads sleep after a short spin (OPENBLAS_THREAD_TIMEOUT=12) unless the
-    user set the variable.
+    user set the variable; True when the setting took effect.
 
     Before NumPy is imported the variable is enough (OpenBLAS reads it when it starts). After, we
     make OpenBLAS read the environment again and stop its threads: the next product starts them
-    anew with the new timeout (the same path as after a fork). True when the setting took effect."""
+    anew with the new timeout (the same path as after a fork)."""
     if TIMEOUT_VARIABLE in os.environ:
         return False                                       # the user's choice stands
     numpy_started = "numpy" in sys.modules

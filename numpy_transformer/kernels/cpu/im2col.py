@@ -1,65 +1,14 @@
-"""The sliding windows of a 2-D convolution: its geometry, the internal image layouts, and
-im2col / col2im (every window copied out as a column, and the columns added back).
+"""im2col / col2im in the internal layouts the fast convolution works in.
 
-Shapes: N batch, C channels, H x W input, OH x OW output, KH x KW kernel. `conv.py` builds the
-convolution's products on these columns; pooling uses the geometry and the window slices.
+Shapes: N batch, C channels, H x W input, OH x OW output, KH x KW kernel. The geometry and the
+window slices are the reference's (nn/functional/windows.py); here the images are moved to a
+channel-first layout once, and the copies run in pieces on threads.
 """
-from collections import namedtuple
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..._parallel import row_chunks, run_chunks
-
-# Geometry of one convolution: pads = ((top, bottom), (left, right)); in_hw is the unpadded input
-# size and out_hw the output size, both given so that the transposed convolution can fix them.
-Geometry = namedtuple("Geometry", "kernel stride dilation pads in_hw out_hw")
-
-
-def _pair(value, name: str = "value"):
-    """An int or a pair of ints -> (int, int)."""
-    if isinstance(value, (int, np.integer)):
-        return int(value), int(value)
-    pair = tuple(int(v) for v in value)
-    if len(pair) != 2:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    return pair
-
-
-def resolve_padding(padding, kernel, dilation):
-    """int, (ph, pw), ((top, bottom), (left, right)), 'valid' or 'same' -> ((t, b), (l, r)).
-
-    'same' pads d * (k - 1) in total per axis, the odd one out at the end (as PyTorch does)."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            return (0, 0), (0, 0)
-        if padding == "same":
-            totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
-            return tuple((t // 2, t - t // 2) for t in totals)
-        raise ValueError(f"padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
-    if isinstance(padding, (int, np.integer)):
-        return (int(padding),) * 2, (int(padding),) * 2
-    padding = tuple(padding)
-    if len(padding) == 2 and all(isinstance(p, (int, np.integer)) for p in padding):
-        return (int(padding[0]),) * 2, (int(padding[1]),) * 2
-    return _pair(padding[0], "padding"), _pair(padding[1], "padding")
-
-
-def conv_output_size(size: int, kernel: int, stride: int = 1, pad: int = 0, dilation: int = 1) -> int:
-    """Output length of a convolution over `size` (pad = both sides together)."""
-    return (size + pad - dilation * (kernel - 1) - 1) // stride + 1
-
-
-def _conv_geometry(x_shape, kernel, stride, padding, dilation) -> Geometry:
-    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
-    pads = resolve_padding(padding, kernel, dilation)
-    in_hw = tuple(x_shape[-2:])
-    out_hw = tuple(conv_output_size(n, k, s, sum(p), d)
-                   for n, k, s, p, d in zip(in_hw, kernel, stride, pads, dilation))
-    if min(out_hw) <= 0:
-        raise ValueError(f"conv2d: input of spatial size {in_hw} padded by {pads} is smaller than "
-                         f"the kernel {tuple(kernel)} with dilation {dilation}; output would be {out_hw}")
-    return Geometry(tuple(kernel), stride, dilation, pads, in_hw, out_hw)
+from ...nn.functional.windows import window_slices
+from .threads import row_chunks, run_chunks
 
 
 # ---- internal layouts: channel-first, the batch outside or inside each image ----
@@ -147,20 +96,13 @@ def _to_nchw(a, layout, bias=None):
     return y
 
 
-def _window_slices(geo, i: int, j: int):
-    """(rows, columns) of the padded input that kernel offset (i, j) meets, one per output."""
-    (sh, sw), (dh, dw), (oh, ow) = geo.stride, geo.dilation, geo.out_hw
-    return (slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
-            slice(j * dw, j * dw + sw * (ow - 1) + 1, sw))
-
-
 # ---- im2col / col2im ----
 def _windows(xp, geo, layout):
     """Padded internal xp [C, ...] -> a view [C, KH, KW, (N, OH, OW in the layout's order)] of
     every window: the columns before they are copied."""
     (kh, kw), (dh, dw) = geo.kernel, geo.dilation
     span = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
-    rows, columns = _window_slices(geo, 0, 0)                       # where each window starts
+    rows, columns = window_slices(geo, 0, 0)                       # where each window starts
     if layout == "HWN":                                             # [C, OH, OW, N, KH, KW]
         windows = sliding_window_view(xp, span, axis=(1, 2))[:, rows, columns, :, ::dh, ::dw]
     else:                                                           # [C, N, OH, OW, KH, KW]
@@ -194,6 +136,6 @@ def _col2im(cols, geo, layout):
         part.fill(0)
         for i in range(KH):
             for j in range(KW):
-                part[_spatial(layout, *_window_slices(geo, i, j))] += cols_part[:, i, j]
+                part[_spatial(layout, *window_slices(geo, i, j))] += cols_part[:, i, j]
     _in_pieces(add, layout, N, C, cols.size)
     return dxp[_spatial(layout, slice(top, top + H), slice(left, left + W))]

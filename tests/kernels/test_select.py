@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from numpy_transformer.nn import functional as F
-from numpy_transformer.nn.functional._select import where_select, where_zero
+from numpy_transformer.kernels.cpu.select import where_select, where_zero
 
 SPECIAL = [np.inf, -np.inf, np.nan, 0.0, -0.0, 1e-45, -3.5, 7.0]
 

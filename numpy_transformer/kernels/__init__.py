@@ -1,0 +1,111 @@
+"""One dispatch point between the reference math and the fast kernels.
+
+    from numpy_transformer.kernels import ops
+    y, cache = ops.layer_norm_forward(x, weight, bias)     # the active set's LayerNorm
+
+Two sets of the same functions with the same signatures:
+    'reference'  nn/functional: textbook NumPy, the code the lessons show; no threads
+    'fast'       kernels/cpu: the same math cache-blocked, threaded and in place (the default)
+NT_KERNELS=reference|fast chooses when the package is imported; `use(name)`, or a `using(name)`
+block, switches at run time. Switch between training steps: a forward's cache belongs to the
+backward of its own set.
+
+Also here: `tune_cpu()`, the process-wide CPU settings that the CLI and the Trainer opt into
+(importing the package sets nothing), and `deferred_weight_grads()`, the block in which a
+training step runs `model.backward`.
+"""
+import contextlib
+import os
+import warnings
+
+from . import cpu, reference
+from .cpu.threads import num_threads
+from .cpu.tuning import cpu_tuned, tune_cpu
+
+__all__ = ["ops", "use", "using", "active", "describe", "tune_cpu", "cpu_tuned",
+           "deferred_weight_grads", "SETS", "ENVIRONMENT_VARIABLE"]
+
+ENVIRONMENT_VARIABLE = "NT_KERNELS"
+DEFAULT = "fast"
+
+
+def _fast_table() -> dict:
+    """The reference's functions, replaced by the fast kernel of the same name where there is one."""
+    return {**reference.kernels(), **cpu.kernels()}
+
+
+SETS = {"reference": reference.kernels, "fast": _fast_table}
+
+
+class Kernels:
+    """The active set's functions as attributes: `ops.layer_norm_forward(...)`."""
+
+    def __repr__(self):
+        return f"<numpy_transformer kernels: {_active}>"
+
+
+ops = Kernels()
+_active = None
+
+
+def use(name: str) -> None:
+    """Make `name` ('reference' or 'fast') the active set for every module from now on."""
+    global _active
+    if name not in SETS:
+        raise ValueError(f"unknown kernel set {name!r}: choose one of {', '.join(SETS)}")
+    table = SETS[name]()
+    ops.__dict__.clear()
+    ops.__dict__.update(table)
+    _active = name
+
+
+def active() -> str:
+    """The name of the active set."""
+    return _active
+
+
+@contextlib.contextmanager
+def using(name: str):
+    """Run the block with the set `name`, then go back to the one before."""
+    before = _active
+    use(name)
+    try:
+        yield
+    finally:
+        use(before)
+
+
+def describe() -> str:
+    """One line for the user: which kernels run, and on how many threads."""
+    if _active == "reference":
+        return "kernels: reference (textbook NumPy, nn/functional)"
+    tuned = "tuned" if cpu_tuned() else "untuned"
+    return f"kernels: fast (NumPy, {num_threads()} threads, CPU settings {tuned})"
+
+
+def deferred_weight_grads(enabled: bool = True):
+    """The block a training step runs `model.backward` in: with the fast set, Linear weight
+    gradients are computed on a second thread meanwhile and every gradient lands in `.grad`
+    on exit, bit for bit as without the block; with the reference set, nothing is deferred."""
+    return ops.deferred_weight_grads(enabled)
+
+
+def environment_problem():
+    """A message if NT_KERNELS names no set (the reference is then not what runs), else None."""
+    name = os.environ.get(ENVIRONMENT_VARIABLE, "")
+    if name and name not in SETS:
+        return (f"{ENVIRONMENT_VARIABLE}={name!r} names no kernel set: choose one of "
+                f"{', '.join(SETS)} (running '{DEFAULT}')")
+    return None
+
+
+def _environment_choice() -> str:
+    """The set NT_KERNELS names; the default (with a warning) when it names none."""
+    problem = environment_problem()
+    if problem:
+        warnings.warn(problem, RuntimeWarning, stacklevel=3)
+        return DEFAULT
+    return os.environ.get(ENVIRONMENT_VARIABLE) or DEFAULT
+
+
+use(_environment_choice())
