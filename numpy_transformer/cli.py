@@ -2,6 +2,7 @@
 import argparse
 import sys
 
+from . import kernels
 from .commands import register_all
 
 
@@ -13,8 +14,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    problem = kernels.environment_problem()
+    if problem:                         # a misspelt NT_KERNELS: refuse rather than guess
+        print(f"numpy-transformer: {problem.split(' (running')[0]}", file=sys.stderr)
+        return 2
+    kernels.tune_cpu()                  # the process-wide CPU settings: the CLI opts in
     try:
-        return args.run(args)
+        with kernels.using(getattr(args, "kernels", None) or kernels.active()):
+            return args.run(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

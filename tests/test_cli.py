@@ -2,6 +2,7 @@
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -27,6 +28,28 @@ def test_train_digits_then_eval_the_checkpoint(tmp_path, capsys):
     evaluated = json.loads(capsys.readouterr().out)
     assert evaluated["test_accuracy"] == pytest.approx(result["test_accuracy"])
     assert evaluated["step"] == 3 * 45
+
+
+def test_train_says_which_kernels_run_and_kernels_reference_runs_the_textbook_math(tmp_path,
+                                                                                  capsys):
+    assert main(["train", "digits", "--epochs", "1", "--out", str(tmp_path / "fast"),
+                 "--no-progress"]) == 0
+    assert "kernels: fast (NumPy, " in capsys.readouterr().out
+    assert main(["train", "digits", "--epochs", "1", "--out", str(tmp_path / "reference"),
+                 "--no-progress", "--kernels", "reference"]) == 0
+    assert "kernels: reference (textbook NumPy, nn/functional)" in capsys.readouterr().out
+    results = [json.loads((tmp_path / name / "result.json").read_text())
+               for name in ("fast", "reference")]
+    assert results[0]["test_accuracy"] == pytest.approx(results[1]["test_accuracy"], abs=0.01)
+
+
+def test_a_misspelt_nt_kernels_is_refused_without_a_traceback(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "numpy_transformer", "train", "digits", "--out",
+                          str(tmp_path)],
+                         env=dict(os.environ, NT_KERNELS="fastest"), capture_output=True, text=True)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "numpy-transformer: NT_KERNELS='fastest' names no kernel set: choose one of reference, " \
+           "fast" in out.stderr
 
 
 def test_unknown_recipe_and_option_are_named(tmp_path):

@@ -19,7 +19,14 @@ def add_recipe_options(parser) -> None:
     parser.add_argument("--checkpoint-every", type=int)
     parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="any other recipe option")
     add_data_dir(parser)
+    add_kernels(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def add_kernels(parser) -> None:
+    parser.add_argument("--kernels", choices=["reference", "fast"],
+                        help="run the textbook math (reference) or the tuned kernels (fast); "
+                             "default: $NT_KERNELS, else fast")
 
 
 def add_data_dir(parser) -> None:

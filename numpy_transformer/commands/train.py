@@ -7,6 +7,7 @@ from ._options import CHECKPOINT_FILE, add_recipe_options, config_overrides
 
 
 def run(args) -> int:
+    from .. import kernels
     from ..random import manual_seed
     from ..recipes import get_recipe
     from ..train import Trainer, load_checkpoint
@@ -26,7 +27,7 @@ def run(args) -> int:
                       info={"recipe": recipe.name, "config": dataclasses.asdict(config)})
     size = sum(m.num_parameters() for m in setup.task.modules.values())
     print(f"training {recipe.name}: {size:,} parameters, {trainer.total_steps} steps of batch "
-          f"{config.batch_size}, writing {out_dir}", flush=True)
+          f"{config.batch_size}, writing {out_dir}\n{kernels.describe()}", flush=True)
     trainer.fit(resume=args.resume)
     result = {"step": trainer.step, "train_seconds": round(trainer.train_seconds, 2),
               "wall_seconds": round(trainer.wall_seconds, 2)}

@@ -102,8 +102,8 @@ def environment_problem():
 def _environment_choice() -> str:
     """The set NT_KERNELS names; the default (with a warning) when it names none."""
     problem = environment_problem()
-    if problem:
-        warnings.warn(problem, RuntimeWarning, stacklevel=3)
+    if problem:                         # said once, naming the variable rather than a line
+        warnings.warn_explicit(problem, RuntimeWarning, ENVIRONMENT_VARIABLE, 0)
         return DEFAULT
     return os.environ.get(ENVIRONMENT_VARIABLE) or DEFAULT
 

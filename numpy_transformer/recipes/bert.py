@@ -74,7 +74,8 @@ class MaskedLMTask(Task):
 
     def __init__(self, model, optimizer, scheduler=None, grad_clip=None, tokenizer=None):
         super().__init__({"model": model}, {"optimizer": optimizer},
-                         {"scheduler": scheduler} if scheduler else {}, grad_clip)
+                         {"scheduler": scheduler} if scheduler else {}, grad_clip,
+                         defer_weight_grads=True)
         self.model, self.tokenizer = model, tokenizer
         self.criterion = nn.CrossEntropyLoss()
 

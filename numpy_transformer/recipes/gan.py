@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import kernels, nn, optim
+from .. import nn, optim
 from ..data import MNIST, DataLoader, Subset, transforms
 from ..grad_mode import no_grad
 from ..models import GAN, GANConfig
@@ -76,17 +76,15 @@ class GANTask(Task):
         loss_real = criterion(real_logits, np.full_like(real_logits, self.real_label))
         fake_logits = D(fake)
         loss_fake = criterion(fake_logits, np.zeros_like(fake_logits))
-        with kernels.deferred_weight_grads():            # as Task.backward, for both calls
-            D.backward(criterion.backward())             # the fake batch; d fake is dropped
-            D.backward(criterion.backward())             # the real batch
+        D.backward(criterion.backward())                 # the fake batch; d fake is dropped: G keeps no gradient
+        D.backward(criterion.backward())                 # the real batch
         d_optimizer.step()
 
         # G step: D (updated) judges the same fakes; its gradient flows into G, D's stays unused.
         g_optimizer.zero_grad()
         logits = D(fake)
         g_loss = criterion(logits, np.ones_like(logits))
-        with kernels.deferred_weight_grads():
-            G.backward(D.backward(criterion.backward()))
+        G.backward(D.backward(criterion.backward()))
         g_optimizer.step()
         D.zero_grad()                                    # the G step's D gradients are never applied
 

@@ -145,7 +145,8 @@ def build_gpt(config, data_dir, data) -> Setup:
     total = config.steps or math.ceil(config.epochs * len(train))
     scheduler = optim.lr_scheduler.warmup_cosine(optimizer, min(config.warmup_steps, total - 1),
                                                  total, config.min_lr)
-    task = LanguageModelTask(model, optimizer, scheduler, grad_clip=config.grad_clip)
+    task = LanguageModelTask(model, optimizer, scheduler, grad_clip=config.grad_clip,
+                             defer_weight_grads=True)
     return Setup(task, train, val, val, notes={"tokenizer": tokenizer})
 
 

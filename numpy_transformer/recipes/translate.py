@@ -109,7 +109,8 @@ class Seq2SeqTask(Task):
     def __init__(self, model, optimizer, scheduler=None, *, bos_id, eos_id, label_smoothing=0.1,
                  grad_clip=None, length_penalty=0.6):
         super().__init__({"model": model}, {"optimizer": optimizer},
-                         {"scheduler": scheduler} if scheduler else {}, grad_clip)
+                         {"scheduler": scheduler} if scheduler else {}, grad_clip,
+                         defer_weight_grads=True)
         self.model, self.criterion = model, model.criterion(label_smoothing)
         self.bos_id, self.eos_id, self.length_penalty = bos_id, eos_id, length_penalty
 

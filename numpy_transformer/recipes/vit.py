@@ -73,7 +73,8 @@ def build(config: ViTMnistConfig, data_dir=None) -> Setup:
     scheduler = optim.lr_scheduler.warmup_cosine(optimizer, min(config.warmup_steps, total - 1),
                                                  total, min_lr=config.min_lr)
     criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-    task = ClassificationTask(model, criterion, optimizer, scheduler, grad_clip=config.grad_clip)
+    task = ClassificationTask(model, criterion, optimizer, scheduler, grad_clip=config.grad_clip,
+                              defer_weight_grads=True)
     return Setup(task, train, test, test)
 
 

@@ -126,9 +126,11 @@ def weight_decay_groups(model, weight_decay: float) -> list:
 class LanguageModelTask(Task):
     """model(ids [B, T]) -> logits [B, T, V]; the loss: mean cross-entropy over every position."""
 
-    def __init__(self, model, optimizer, scheduler=None, grad_clip=None):
+    def __init__(self, model, optimizer, scheduler=None, grad_clip=None,
+                 defer_weight_grads: bool = False):
         super().__init__({"model": model}, {"optimizer": optimizer},
-                         {"scheduler": scheduler} if scheduler else {}, grad_clip)
+                         {"scheduler": scheduler} if scheduler else {}, grad_clip,
+                         defer_weight_grads)
         self.model, self.criterion = model, nn.CrossEntropyLoss()
 
     def logits(self, x):

@@ -13,11 +13,12 @@ class Task:
     `evaluate(loader) -> metrics`; tasks with several optimizers (a GAN) override `train_step`."""
 
     def __init__(self, modules: dict, optimizers: dict = None, schedulers: dict = None,
-                 grad_clip: float = None):
+                 grad_clip: float = None, defer_weight_grads: bool = False):
         self.modules = modules
         self.optimizers = optimizers or {}
         self.schedulers = schedulers or {}
         self.grad_clip = grad_clip
+        self.defer_weight_grads = defer_weight_grads
 
     def train_step(self, batch) -> dict:
         for optimizer in self.optimizers.values():
@@ -35,12 +36,13 @@ class Task:
     def forward_backward(self, batch) -> dict:
         raise NotImplementedError
 
-    @staticmethod
-    def backward(module, grad_output):
-        """module.backward(grad_output) in the kernels' `deferred_weight_grads` block: with the
-        fast kernels its Linear weight gradients run on a second thread meanwhile (the GPT's
-        step 0.95x); every gradient is in `.grad` when it returns, bit for bit as without."""
-        with kernels.deferred_weight_grads():
+    def backward(self, module, grad_output):
+        """module.backward(grad_output); with `defer_weight_grads`, inside the kernels'
+        `deferred_weight_grads` block, where the fast kernels compute the Linear weight gradients
+        on a second thread meanwhile. Every gradient is in `.grad` when it returns, bit for bit
+        as without. It pays for Transformers, whose LayerNorms and residual adds leave a core
+        idle (the GPT's step 0.95x), and costs plain MLPs (the digits MLP's step 1.5x)."""
+        with kernels.deferred_weight_grads(enabled=self.defer_weight_grads):
             return module.backward(grad_output)
 
     def evaluate(self, loader) -> dict:
@@ -73,9 +75,11 @@ class Task:
 class ClassificationTask(Task):
     """Inputs -> logits -> cross-entropy; reports loss and accuracy."""
 
-    def __init__(self, model, criterion, optimizer, scheduler=None, grad_clip=None):
+    def __init__(self, model, criterion, optimizer, scheduler=None, grad_clip=None,
+                 defer_weight_grads: bool = False):
         super().__init__({"model": model}, {"optimizer": optimizer},
-                         {"scheduler": scheduler} if scheduler else {}, grad_clip)
+                         {"scheduler": scheduler} if scheduler else {}, grad_clip,
+                         defer_weight_grads)
         self.model, self.criterion = model, criterion
 
     def forward_backward(self, batch) -> dict:

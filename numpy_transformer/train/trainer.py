@@ -4,6 +4,7 @@ import os
 import sys
 import time
 
+from .. import kernels
 from ..random import get_rng_state, set_rng_state
 from .checkpoint import load_checkpoint, restore, save_checkpoint
 from .log import JsonLog
@@ -18,12 +19,14 @@ class Trainer:
     `eval_every` steps (default: once per epoch) and checkpointing every `checkpoint_every`.
 
     With `out_dir`, writes log.jsonl, curves.png and checkpoint.safetensors there; `fit(resume=True)`
-    continues from that checkpoint and ends with bit-identical weights to an uninterrupted run."""
+    continues from that checkpoint and ends with bit-identical weights to an uninterrupted run.
+    `fit` makes the process-wide CPU settings the fast kernels run best with
+    (`kernels.tune_cpu()`) unless `tune_cpu=False`."""
 
     def __init__(self, task, train_loader, eval_loader=None, *, epochs: float = None,
                  steps: int = None, eval_every: int = None, log_every: int = 10,
                  checkpoint_every: int = None, out_dir=None, progress: bool = True,
-                 info: dict = None, plot: bool = True):
+                 info: dict = None, plot: bool = True, tune_cpu: bool = True):
         if (epochs is None) == (steps is None):
             raise ValueError("Trainer needs exactly one of epochs= or steps=")
         self.task, self.train_loader, self.eval_loader = task, train_loader, eval_loader
@@ -32,6 +35,7 @@ class Trainer:
         self.log_every = log_every
         self.checkpoint_every = checkpoint_every or self.eval_every
         self.out_dir, self.progress, self.plot = out_dir, progress, plot
+        self.tune_cpu = tune_cpu
         self.info = dict(info or {})   # recipe name, config...: saved in every checkpoint
         self.step, self.train_seconds = 0, 0.0   # seconds inside train steps
         self.wall_seconds = 0.0                   # all of fit(): data, steps, evaluation, checkpoints
@@ -66,6 +70,8 @@ class Trainer:
     def fit(self, resume: bool = False) -> dict:
         """Train to `total_steps`; returns the last evaluation's metrics (or the last train metrics)."""
         self._fit_started = time.perf_counter()
+        if self.tune_cpu:
+            kernels.tune_cpu()
         if self.out_dir:
             os.makedirs(self.out_dir, exist_ok=True)
         if resume:

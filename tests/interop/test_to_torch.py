@@ -18,6 +18,7 @@ MODELS = {
 }
 
 
+@pytest.mark.fast_too
 @pytest.mark.parametrize("name", MODELS)
 def test_twin_gives_the_same_outputs(name):
     build, shape = MODELS[name]

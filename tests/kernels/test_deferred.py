@@ -105,17 +105,31 @@ def test_the_reference_set_defers_nothing():
         np.testing.assert_array_equal(layer.weight.grad, np.full((3, 4), 2.0))
 
 
-def test_the_training_step_runs_backward_in_the_block_with_products_on_the_worker(monkeypatch):
+@pytest.mark.parametrize("defer", [True, False])
+def test_a_task_defers_when_its_recipe_says_so(defer, monkeypatch):
     submitted = []
     worker = deferred._get_worker()
     real_submit = worker.submit
     monkeypatch.setattr(worker, "submit", lambda fn: submitted.append(fn) or real_submit(fn))
     layer = nt.nn.Linear(4, 3)
     layer(np.ones((2, 4), np.float32))
-    Task.backward(layer, np.ones((2, 3), np.float32))
-    assert len(submitted) == 2                                 # the weight's and the bias's
+    Task({"layer": layer}, defer_weight_grads=defer).backward(layer, np.ones((2, 3), np.float32))
+    assert len(submitted) == (2 if defer else 0)            # the weight's and the bias's products
     np.testing.assert_array_equal(layer.weight.grad, np.full((3, 4), 2.0))
-    layer(np.ones((2, 4), np.float32))
-    threads_before = threading.active_count()
-    Task.backward(layer, np.ones((2, 3), np.float32))
-    assert threading.active_count() == threads_before          # the same worker, reused
+
+
+@pytest.mark.parametrize("recipe, defers", [("digits", False), ("reverse", True)])
+def test_transformer_recipes_defer_and_mlp_recipes_do_not(recipe, defers):
+    from numpy_transformer.recipes import get_recipe
+    recipe = get_recipe(recipe)
+    assert recipe.build(recipe.make_config(), None).task.defer_weight_grads is defers
+
+
+def test_the_same_worker_serves_every_block():
+    layer = nt.nn.Linear(4, 3)
+    for _ in range(2):
+        layer(np.ones((2, 4), np.float32))
+        threads_before = threading.active_count()
+        with nt.kernels.deferred_weight_grads():
+            layer.backward(np.ones((2, 3), np.float32))
+    assert threading.active_count() == threads_before

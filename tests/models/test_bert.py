@@ -35,6 +35,7 @@ def sentences(rng, B, T, vocab_size, lengths=None):
 
 # ---- the twin: same weights, same inputs -> same logits and gradients ----
 
+@pytest.mark.fast_too
 @given(B=st.integers(1, 3), T=st.integers(3, 8), heads=st.integers(1, 3), head_dim=st.integers(1, 3),
        depth=st.integers(1, 2), ff=st.integers(1, 8), norm_first=st.booleans(),
        activation=st.sampled_from(["gelu", "relu"]), padding=st.booleans(),

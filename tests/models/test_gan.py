@@ -15,6 +15,7 @@ configs = st.builds(GANConfig, latent_dim=st.integers(1, 6), width=st.integers(1
                     refine=st.integers(0, 2), disc_refine=st.integers(0, 2))
 
 
+@pytest.mark.fast_too
 @given(config=configs, batch=st.integers(2, 4), seed=st.integers(0, 2**16),
        dtype=st.sampled_from([np.float64, np.float32]))
 def test_generator_matches_torch(config, batch, seed, dtype):
@@ -22,6 +23,7 @@ def test_generator_matches_torch(config, batch, seed, dtype):
     compare_with_torch(Generator(config), torch_generator(config), z, dtype=dtype, seed=seed)
 
 
+@pytest.mark.fast_too
 @given(config=configs, batch=st.integers(2, 4), seed=st.integers(0, 2**16),
        dtype=st.sampled_from([np.float64, np.float32]))
 def test_discriminator_matches_torch(config, batch, seed, dtype):
@@ -83,6 +85,7 @@ def _assert_same_weights(ours, theirs, step):
                                    err_msg=f"{name} after step {step}")
 
 
+@pytest.mark.fast_too
 @pytest.mark.parametrize("real_label", [1.0, 0.9])
 def test_gan_steps_match_pytorch_dcgan_steps(real_label):
     """D step (real and detached fake) then G step (through D), three times, from the same weights,

@@ -23,6 +23,7 @@ def ids(rng, config, B=2, T=None):
 
 
 # ---- parity with the torch twin ----
+@pytest.mark.fast_too
 @many
 @given(vocab=st.integers(2, 13), block=st.integers(1, 6), n_layer=st.integers(1, 2),
        n_head=st.integers(1, 3), head_dim=st.integers(1, 3), B=st.integers(1, 3),

@@ -29,6 +29,7 @@ class TorchRNNLM(torch.nn.Module):
         return self.decoder(self.drop(output)), state
 
 
+@pytest.mark.fast_too
 @given(cell=st.sampled_from(["rnn", "lstm", "gru"]), batch=st.integers(1, 3), steps=st.integers(1, 5),
        num_layers=st.integers(1, 2), tie=st.booleans(), seed=st.integers(0, 2**16))
 def test_logits_states_and_gradients_match_torch(cell, batch, steps, num_layers, tie, seed):

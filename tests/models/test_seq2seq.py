@@ -80,6 +80,7 @@ def config(**options):
     return TransformerConfig(**{**base, **options})
 
 
+@pytest.mark.fast_too
 @given(norm_first=st.booleans(), positions=st.sampled_from(["sinusoidal", "learned"]),
        tie=st.booleans(), share=st.booleans(), activation=st.sampled_from(["relu", "gelu"]),
        N=st.integers(1, 3), S=st.integers(1, 6), T=st.integers(1, 6), seed=st.integers(0, 2**16))
@@ -93,6 +94,7 @@ def test_matches_torch_with_padding_float64(norm_first, positions, tie, share, a
     compare_with_torch(Transformer(c), TorchSeq2Seq(c), src, tgt, dtype=np.float64, seed=seed)
 
 
+@pytest.mark.fast_too
 def test_matches_torch_float32():
     c = config(d_model=16, nhead=4)
     rng = np.random.default_rng(1)

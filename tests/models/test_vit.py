@@ -17,6 +17,7 @@ def tiny(**overrides):
     return ViTConfig(**{**options, **overrides})
 
 
+@pytest.mark.fast_too
 @given(pool=st.sampled_from(["cls", "mean"]), dtype=st.sampled_from([np.float64, np.float32]),
        shape=st.sampled_from([(8, 2, 1), (12, 3, 3), (6, 3, 2)]),  # image, patch, channels
        heads=st.sampled_from([1, 2]), depth=st.integers(1, 2), batch=st.integers(1, 3),
@@ -31,6 +32,7 @@ def test_logits_input_and_parameter_gradients_equal_the_torch_twin(pool, dtype, 
     compare_with_torch(ViT(config), TorchViT(config), x, dtype=dtype, seed=seed)
 
 
+@pytest.mark.fast_too
 def test_the_default_config_matches_torch_in_float32():
     """dim 96, 6 blocks, 4 heads, 7x7 patches of 4x4 pixels: the recipe's model."""
     x = np.random.default_rng(1).standard_normal((2, 1, 28, 28))

@@ -22,6 +22,7 @@ PAIRS = {
 }
 
 
+@pytest.mark.fast_too
 @pytest.mark.parametrize("name", PAIRS)
 @given(shape=st.lists(st.integers(1, 6), min_size=2, max_size=4), scale=st.sampled_from([0.1, 1.0, 10.0]),
        dtype=st.sampled_from([np.float64, np.float32]), seed=st.integers(0, 2**16))

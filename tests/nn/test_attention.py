@@ -27,6 +27,7 @@ def sdpa_mask(kind, rng, lead, L, S):
     return None
 
 
+@pytest.mark.fast_too
 @many
 @given(lead=st.lists(st.integers(1, 3), min_size=0, max_size=2), L=st.integers(1, 5),
        S=st.integers(1, 5), E=st.integers(1, 4), Ev=st.integers(1, 4),
@@ -204,6 +205,7 @@ def attention_cases(draw):
                 need_weights=draw(st.booleans()), average=draw(st.booleans()))
 
 
+@pytest.mark.fast_too
 @many
 @given(case=attention_cases(), dtype=dtypes, seed=st.integers(0, 2**16))
 def test_multihead_attention_matches_torch(case, dtype, seed):

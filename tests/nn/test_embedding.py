@@ -12,6 +12,7 @@ from numpy_transformer.testing import (check_functional_gradients, check_module_
 dtypes = st.sampled_from([np.float64, np.float32])
 
 
+@pytest.mark.fast_too
 @given(vocab=st.integers(1, 12), dim=st.integers(1, 6), ids_shape=st.lists(st.integers(1, 6), min_size=1, max_size=3),
        padding=st.one_of(st.none(), st.integers(-12, 11)), scale_grad_by_freq=st.booleans(),
        dtype=dtypes, seed=st.integers(0, 2**16))

@@ -12,6 +12,7 @@ from numpy_transformer.testing import (check_functional_gradients, check_module_
 dtypes = st.sampled_from([np.float64, np.float32])
 
 
+@pytest.mark.fast_too
 @given(batch=st.lists(st.integers(1, 5), min_size=1, max_size=3), n_in=st.integers(1, 12),
        n_out=st.integers(1, 12), bias=st.booleans(), dtype=dtypes, seed=st.integers(0, 2**16))
 def test_linear_matches_torch(batch, n_in, n_out, bias, dtype, seed):

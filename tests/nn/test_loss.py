@@ -68,6 +68,7 @@ def class_problems(draw, probabilities, weighted):
     return x, np.asarray(target), options, unbatched
 
 
+@pytest.mark.fast_too
 @pytest.mark.parametrize("probabilities", [False, True], ids=["indices", "probabilities"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["", "weight"])
 @given(data=st.data(), smoothing=st.sampled_from([0.0, 0.0, 0.1, 0.6]), dtype=dtypes,

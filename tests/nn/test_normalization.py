@@ -14,6 +14,7 @@ dtypes = st.sampled_from([np.float64, np.float32])
 
 # ---------------------------------------------------------------- LayerNorm
 
+@pytest.mark.fast_too
 @given(lead=st.lists(st.integers(1, 4), min_size=0, max_size=2),
        norm=st.lists(st.integers(1, 5), min_size=1, max_size=3), as_int=st.booleans(),
        elementwise_affine=st.booleans(), bias=st.booleans(), eps=st.sampled_from([1e-5, 1e-2]),
@@ -107,6 +108,7 @@ def _assert_same_buffers(ours, theirs, dtype):
         assert buf.dtype == (np.int64 if name == "num_batches_tracked" else dtype)
 
 
+@pytest.mark.fast_too
 @given(kind=st.sampled_from(list(KINDS)), n=st.integers(2, 4), channels=st.integers(1, 4),
        training=st.booleans(), momentum=momenta, affine=st.booleans(), bias=st.booleans(),
        track=st.booleans(), eps=st.sampled_from([1e-5, 1e-1]), dtype=dtypes, seed=st.integers(0, 2**16))
@@ -122,6 +124,7 @@ def test_batch_norm_matches_torch(kind, n, channels, training, momentum, affine,
     _assert_same_buffers(ours, theirs, dtype)
 
 
+@pytest.mark.fast_too
 @given(kind=st.sampled_from(list(KINDS)), momentum=momenta, affine=st.booleans(), dtype=dtypes,
        seed=st.integers(0, 2**16))
 def test_batch_norm_running_statistics_follow_torch_over_several_steps(kind, momentum, affine, dtype, seed):

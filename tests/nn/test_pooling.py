@@ -34,6 +34,7 @@ def _input(shape, seed, ties):
     return rng.integers(0, 3, shape).astype(np.float64) if ties else rng.standard_normal(shape)
 
 
+@pytest.mark.fast_too
 @given(options=pool_options(dilation=True), return_indices=st.booleans(), ties=st.booleans(),
        dtype=dtypes, seed=st.integers(0, 2**16))
 def test_max_pool2d_matches_torch(options, return_indices, ties, dtype, seed):
@@ -43,6 +44,7 @@ def test_max_pool2d_matches_torch(options, return_indices, ties, dtype, seed):
                        _input(shape, seed, ties), dtype=dtype, seed=seed)
 
 
+@pytest.mark.fast_too
 @given(options=pool_options(dilation=False), count_include_pad=st.booleans(),
        divisor_override=st.sampled_from([None, None, 1, 3]), dtype=dtypes, seed=st.integers(0, 2**16))
 def test_avg_pool2d_matches_torch(options, count_include_pad, divisor_override, dtype, seed):

@@ -26,6 +26,7 @@ def _backward_with_states(layer, name):
 
 # ---- the layers against torch ---------------------------------------------------------------
 
+@pytest.mark.fast_too
 @pytest.mark.parametrize("name", LAYERS)
 @given(batch=st.integers(1, 3), length=st.integers(1, 5), n_in=st.integers(1, 5),
        hidden=st.integers(1, 5), num_layers=st.integers(1, 3), bidirectional=st.booleans(),
@@ -127,6 +128,7 @@ def test_dropout_with_one_layer_warns_like_torch():
 
 # ---- the cells against torch ----------------------------------------------------------------
 
+@pytest.mark.fast_too
 @pytest.mark.parametrize("name", CELLS)
 @given(batch=st.integers(1, 3), n_in=st.integers(1, 5), hidden=st.integers(1, 5), bias=st.booleans(),
        relu=st.booleans(), batched=st.booleans(), with_state=st.booleans(), grad_c=st.booleans(),

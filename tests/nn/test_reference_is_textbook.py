@@ -41,3 +41,9 @@ def test_no_performance_machinery_in_the_reference(path):
         if isinstance(node, ast.Call):
             keywords = {k.arg for k in node.keywords}
             assert "out" not in keywords, f"{path.name}:{node.lineno}: {ast.unparse(node)}"
+
+
+@pytest.mark.fast_too
+def test_the_twin_tests_here_run_on_the_reference_and_marked_ones_on_the_fast_set_too(kernel_set):
+    import numpy_transformer as nt
+    assert nt.kernels.active() == kernel_set

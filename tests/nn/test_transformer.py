@@ -63,6 +63,7 @@ layer_draws = dict(N=st.integers(1, 3), L=st.integers(1, 4), heads=st.integers(1
                    dtype=dtypes, seed=st.integers(0, 2**16))
 
 
+@pytest.mark.fast_too
 @many
 @given(mask=st.sampled_from([None, "causal", "bool", "float-3d", "padding"]), **layer_draws)
 def test_encoder_layer_matches_torch(mask, N, L, heads, head_dim, ff, activation, batch_first,
@@ -77,6 +78,7 @@ def test_encoder_layer_matches_torch(mask, N, L, heads, head_dim, ff, activation
                        dtype=dtype, seed=seed)
 
 
+@pytest.mark.fast_too
 @many
 @given(mask=st.sampled_from([None, "causal", "bool", "padding"]),
        memory_mask=st.sampled_from([None, "float", "padding"]), S=st.integers(1, 4), **layer_draws)
@@ -118,6 +120,7 @@ def test_encoder_and_decoder_stacks_match_torch(norm_first, dtype, rng):
                        kwargs=dict(tgt_mask=causal, memory_key_padding_mask=padding), dtype=dtype)
 
 
+@pytest.mark.fast_too
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_transformer_matches_torch(batch_first, dtype, rng):
