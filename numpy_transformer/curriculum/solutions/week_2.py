@@ -1,7 +1,7 @@
 """Week 2 reference: the library's convolution, max pooling and flatten."""
-from ...nn import Conv2d, Flatten, MaxPool2d
-from ...nn.functional import (conv2d_backward, conv2d_forward, max_pool2d_backward,
-                              max_pool2d_forward)
+from numpy_transformer.nn import Conv2d, Flatten, MaxPool2d
+from numpy_transformer.nn.functional import (conv2d_backward, conv2d_forward, max_pool2d_backward,
+                                             max_pool2d_forward)
 
 __all__ = ["conv2d_forward", "conv2d_backward", "max_pool2d_forward", "max_pool2d_backward",
            "flatten_forward", "flatten_backward", "Conv2d", "MaxPool2d", "Flatten"]

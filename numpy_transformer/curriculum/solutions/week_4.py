@@ -1,8 +1,8 @@
 """Week 4 reference: the library's RNN math and module, and its WordTokenizer."""
-from ...nn import RNN
-from ...nn import functional as F
-from ...nn.functional import rnn_cell_backward, rnn_cell_forward
-from ...tokenizers import WordTokenizer
+from numpy_transformer.nn import RNN
+from numpy_transformer.nn import functional as F
+from numpy_transformer.nn.functional import rnn_cell_backward, rnn_cell_forward
+from numpy_transformer.tokenizers import WordTokenizer
 
 __all__ = ["rnn_cell_forward", "rnn_cell_backward", "rnn_forward", "rnn_backward", "RNN",
            "WordTokenizer"]

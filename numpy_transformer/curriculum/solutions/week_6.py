@@ -2,9 +2,9 @@
 MultiheadAttention."""
 import numpy as np
 
-from ... import nn
-from ...nn.functional import (scaled_dot_product_attention_backward,
-                              scaled_dot_product_attention_forward)
+from numpy_transformer import nn
+from numpy_transformer.nn.functional import (scaled_dot_product_attention_backward,
+                                             scaled_dot_product_attention_forward)
 
 __all__ = ["causal_mask", "scaled_dot_product_attention_forward",
            "scaled_dot_product_attention_backward", "MultiheadAttention"]
