@@ -9,7 +9,7 @@ and the CPU time (which counts only this process's work, on every thread) are mu
     python -m benchmarks.cputime --filter LayerNorm --pool-only --threads 2 --lib numpy
 
 --pool-only keeps OpenBLAS on one thread and also reports the main thread's CPU time: our own
-threads (numpy_transformer/_parallel.py) block when idle, so the main thread's time is the
+threads (numpy_transformer/kernels/cpu/threads.py) block when idle, so the main thread's time is the
 critical path of everything but the GEMMs, and the difference shows how much work the pool took.
 """
 import argparse
@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from .harness import load_cases
+from .harness import load_cases, tune_cpu_as_the_cli_does
 
 
 def measure(step, repeats: int, min_seconds: float):
@@ -40,6 +40,8 @@ def _child(name, lib, repeats, min_seconds):
     if lib == "torch":
         import torch
         torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    else:
+        tune_cpu_as_the_cli_does()
     fn, _ = load_cases()[name]
     wall, cpu, main = measure(fn(lib), repeats, min_seconds)
     print(json.dumps({"wall": wall, "cpu": cpu, "main": main}))

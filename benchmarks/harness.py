@@ -7,6 +7,10 @@ Cases live in benchmarks/cases/*.py.
     python -m benchmarks.layers                   # every case, markdown table
     python -m benchmarks.layers --filter Conv2d   # cases whose name contains Conv2d
     python -m benchmarks.layers --rounds 9        # 9 alternating rounds of each library per case
+    python -m benchmarks.layers --kernels reference   # our side on the reference math
+
+Our side runs as the command line does: the kernel set NT_KERNELS names (fast unless
+--kernels says otherwise), after `kernels.tune_cpu()`.
 
 The machine is noisy (another tenant taking a core, CPU boost): the same case moves by up to 30%
 between runs, and the host's share drifts over seconds. So each library's process builds and
@@ -67,9 +71,11 @@ class _Library:
     """One library's process for one case: the case is built and warmed up once, then timed
     for a round whenever asked (so neither library's threads disturb the other's)."""
 
-    def __init__(self, name: str, lib: str, threads: int, tree: str = REPO):
+    def __init__(self, name: str, lib: str, threads: int, tree: str = REPO, kernels: str = None):
         env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
                    MKL_NUM_THREADS=str(threads))
+        if kernels:
+            env["NT_KERNELS"] = kernels
         self.name, self.lib = name, lib
         self.errors = tempfile.TemporaryFile("w+")
         self.process = subprocess.Popen(      # run from `tree`: its numpy_transformer is imported
@@ -106,6 +112,8 @@ def _serve(name: str, lib: str) -> None:
     if lib == "torch":
         import torch
         torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
+    else:
+        tune_cpu_as_the_cli_does()
     fn, _ = load_cases()[name]
     step = fn(lib)
     for _ in range(3):
@@ -116,12 +124,20 @@ def _serve(name: str, lib: str) -> None:
         print(json.dumps({"seconds": seconds}), file=replies, flush=True)
 
 
+def tune_cpu_as_the_cli_does() -> None:
+    """Our process-wide CPU settings, made as the command line makes them."""
+    import numpy_transformer as nt
+    nt.kernels.tune_cpu()
+
+
 LIBRARIES = (("numpy", "numpy", REPO), ("torch", "torch", REPO))   # (label, lib, tree)
 
 
-def _rounds(name: str, rounds: int, threads: int, pause: float, sides=LIBRARIES) -> dict:
+def _rounds(name: str, rounds: int, threads: int, pause: float, sides=LIBRARIES,
+            kernels: str = None) -> dict:
     """{label: [median seconds of each round]}, the sides (label, lib, tree) taking turns."""
-    libraries = [(label, _Library(name, lib, threads, tree)) for label, lib, tree in sides]
+    libraries = [(label, _Library(name, lib, threads, tree, kernels))
+                 for label, lib, tree in sides]
     try:
         times = {label: [] for label, _ in libraries}
         for _ in range(max(1, rounds)):
@@ -159,6 +175,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--pause", type=float, default=0.5, help="seconds between turns")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of each library per case")
+    parser.add_argument("--kernels", choices=("reference", "fast"),
+                        help="our kernel set (default: $NT_KERNELS, else fast)")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--lib", help=argparse.SUPPRESS)
     parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
@@ -168,13 +186,15 @@ def main(argv=None):
     if args.serve:
         return _serve(args.serve, args.lib)
     rows = []
-    print(f"Machine before: {machine_line(args.threads)}\n", flush=True)
+    kernels = args.kernels or os.environ.get("NT_KERNELS") or "fast"
+    print(f"Machine before: {machine_line(args.threads)}\nnumpy_transformer's kernels: {kernels}\n",
+          flush=True)
     print("| case | numpy_transformer (ms) | torch (ms) | ratio | rounds | target |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, (_, target) in load_cases().items():
         if args.filter not in name:
             continue
-        runs = _rounds(name, args.rounds, args.threads, args.pause)
+        runs = _rounds(name, args.rounds, args.threads, args.pause, kernels=args.kernels)
         ours, theirs = statistics.median(runs["numpy"]), statistics.median(runs["torch"])
         ratio = ours / theirs
         paired = [a / b for a, b in zip(runs["numpy"], runs["torch"])]    # one round's pair each

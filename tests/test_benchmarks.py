@@ -57,3 +57,18 @@ def test_the_other_side_runs_the_other_trees_code(tmp_path):
     sides = (("other", "numpy", str(other)),)
     with pytest.raises(RuntimeError, match="the other tree"):
         harness._rounds("Linear 600x256->1024", rounds=1, threads=1, pause=0.0, sides=sides)
+
+
+def test_our_side_runs_the_kernel_set_asked_for_after_the_clis_cpu_settings(tmp_path):
+    tree = tmp_path / "tree"
+    shutil.copytree(os.path.join(harness.REPO, "benchmarks"), tree / "benchmarks")
+    (tree / "benchmarks" / "cases" / "linear.py").write_text(
+        "from ..harness import case\n\n"
+        "@case('Linear 600x256->1024')\n"
+        "def report(lib):\n"
+        "    import numpy_transformer as nt\n"
+        "    raise ValueError(f'{nt.kernels.active()} tuned={nt.kernels.cpu_tuned()}')\n")
+    sides = (("ours", "numpy", str(tree)),)
+    with pytest.raises(RuntimeError, match="reference tuned=True"):
+        harness._rounds("Linear 600x256->1024", rounds=1, threads=1, pause=0.0, sides=sides,
+                        kernels="reference")

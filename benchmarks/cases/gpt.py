@@ -28,7 +28,8 @@ def gpt_step(lib, **options):
             model.zero_grad()
             logits = model(x)
             criterion(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
-            model.backward(criterion.backward().reshape(logits.shape))
+            with nt.kernels.deferred_weight_grads():      # as the GPT recipe's training step
+                model.backward(criterion.backward().reshape(logits.shape))
         return step
     import torch
     from numpy_transformer.interop.torch_gpt import TorchGPT

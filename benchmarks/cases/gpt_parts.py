@@ -93,11 +93,11 @@ for _n_in, _n_out in ((C, 3 * C), (C, C), (C, 4 * C), (4 * C, C)):
 def causal_attention(lib):
     q, k, v, dy = _inputs(*[(BATCH, H, T, C // H)] * 4)
     if lib == "numpy":
-        from numpy_transformer.nn import functional as F
+        from numpy_transformer.kernels import ops
 
         def step():
-            _, cache = F.scaled_dot_product_attention_forward(q, k, v, is_causal=True)
-            F.scaled_dot_product_attention_backward(dy, cache)
+            _, cache = ops.scaled_dot_product_attention_forward(q, k, v, is_causal=True)
+            ops.scaled_dot_product_attention_backward(dy, cache)
         return step
     import torch
     tq, tk, tv = (torch.from_numpy(a).requires_grad_() for a in (q, k, v))

@@ -25,6 +25,7 @@ def _batch():
 
 
 def _numpy_step():
+    import numpy_transformer as nt
     from numpy_transformer.models import Transformer, TransformerConfig
     model = Transformer(TransformerConfig(SRC_V, TGT_V, tie_output=True, **SIZE))
     criterion = model.criterion(0.1)
@@ -33,7 +34,8 @@ def _numpy_step():
     def step():
         logits = model(src, tgt[:, :-1])
         criterion(logits.reshape(-1, TGT_V), tgt[:, 1:].reshape(-1))
-        model.backward(criterion.backward().reshape(logits.shape))
+        with nt.kernels.deferred_weight_grads():          # as the translation recipe's step
+            model.backward(criterion.backward().reshape(logits.shape))
     return step
 
 
