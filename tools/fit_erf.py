@@ -1,4 +1,4 @@
-"""Fit the rational erf of `numpy_transformer/nn/functional/_special.py` and print its coefficients.
+"""Fit the rational erf of `numpy_transformer/nn/functional/special.py`; print its coefficients.
 
 erf is odd, so we write erf(z) = z * R(z^2) and fit R(u) = P(u) / Q(u) to
 f(u) = erf(sqrt(u)) / sqrt(u), a smooth positive function, on 0 <= u <= c^2, by the
@@ -6,7 +6,7 @@ rational Remez algorithm (minimax of the RELATIVE error), with mpmath as the gro
 Beyond |z| = c, erf(z) rounds to +-1 in the dtype, so the library clamps z to [-c, c] (and
 clips the result to [-1, 1]: rounding near the clamp can land an ulp above 1).
 
-    python tools/fit_erf.py              # both dtypes (about 15 s); paste the output into _special.py
+    python tools/fit_erf.py              # both dtypes (about 15 s), for special.ERF_RATIONALS
     python tools/fit_erf.py float32
 
 The Remez loop: on a reference of N = m + n + 2 points u_i, solve
@@ -170,7 +170,7 @@ def remez(m, n, b, grid_size=2000, max_iterations=40, verbose=True):
 
 
 def evaluate(p, q, clamp, z):
-    """erf(z) exactly as _special.py computes it, in z's dtype (coefficients highest first)."""
+    """erf(z) exactly as nn/functional/special.py computes it, in z's dtype (coefficients highest first)."""
     z = np.clip(z, -clamp, clamp)
     u = z * z
     num = np.full_like(u, p[0])
