@@ -16,7 +16,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     problem = kernels.environment_problem()
     if problem:                         # a misspelt NT_KERNELS: refuse rather than guess
-        print(f"numpy-transformer: {problem.split(' (running')[0]}", file=sys.stderr)
+        print(f"numpy-transformer: {problem}", file=sys.stderr)
         return 2
     kernels.tune_cpu()                  # the process-wide CPU settings: the CLI opts in
     try:

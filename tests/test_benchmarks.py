@@ -46,29 +46,29 @@ def test_versions_times_this_tree_against_another_in_turns(monkeypatch, capsys):
     assert "| Linear 600x256->1024 |" in capsys.readouterr().out
 
 
-def test_the_other_side_runs_the_other_trees_code(tmp_path):
-    other = tmp_path / "other"
-    shutil.copytree(os.path.join(harness.REPO, "benchmarks"), other / "benchmarks")
-    (other / "benchmarks" / "cases" / "linear.py").write_text(
+def _tree_whose_linear_case_raises(folder, message_code):
+    """A copy of the benchmarks in `folder` whose Linear case raises ValueError(message_code)."""
+    shutil.copytree(os.path.join(harness.REPO, "benchmarks"), folder / "benchmarks")
+    (folder / "benchmarks" / "cases" / "linear.py").write_text(
         "from ..harness import case\n\n"
         "@case('Linear 600x256->1024')\n"
-        "def broken(lib):\n"
-        "    raise ValueError('the other tree')\n")
-    sides = (("other", "numpy", str(other)),)
+        "def report(lib):\n"
+        "    import numpy_transformer as nt\n"
+        f"    raise ValueError({message_code})\n")
+    return str(folder)
+
+
+def test_the_other_side_runs_the_other_trees_code(tmp_path):
+    other = _tree_whose_linear_case_raises(tmp_path / "other", "'the other tree'")
+    sides = (("other", "numpy", other),)
     with pytest.raises(RuntimeError, match="the other tree"):
         harness._rounds("Linear 600x256->1024", rounds=1, threads=1, pause=0.0, sides=sides)
 
 
 def test_our_side_runs_the_kernel_set_asked_for_after_the_clis_cpu_settings(tmp_path):
-    tree = tmp_path / "tree"
-    shutil.copytree(os.path.join(harness.REPO, "benchmarks"), tree / "benchmarks")
-    (tree / "benchmarks" / "cases" / "linear.py").write_text(
-        "from ..harness import case\n\n"
-        "@case('Linear 600x256->1024')\n"
-        "def report(lib):\n"
-        "    import numpy_transformer as nt\n"
-        "    raise ValueError(f'{nt.kernels.active()} tuned={nt.kernels.cpu_tuned()}')\n")
-    sides = (("ours", "numpy", str(tree)),)
+    tree = _tree_whose_linear_case_raises(
+        tmp_path / "tree", "f'{nt.kernels.active()} tuned={nt.kernels.cpu_tuned()}'")
+    sides = (("ours", "numpy", tree),)
     with pytest.raises(RuntimeError, match="reference tuned=True"):
         harness._rounds("Linear 600x256->1024", rounds=1, threads=1, pause=0.0, sides=sides,
                         kernels="reference")

@@ -91,11 +91,11 @@ def deferred_weight_grads(enabled: bool = True):
 
 
 def environment_problem():
-    """A message if NT_KERNELS names no set (the reference is then not what runs), else None."""
+    """What is wrong with NT_KERNELS, if it names no set; else None."""
     name = os.environ.get(ENVIRONMENT_VARIABLE, "")
     if name and name not in SETS:
         return (f"{ENVIRONMENT_VARIABLE}={name!r} names no kernel set: choose one of "
-                f"{', '.join(SETS)} (running '{DEFAULT}')")
+                f"{', '.join(SETS)}")
     return None
 
 
@@ -103,7 +103,8 @@ def _environment_choice() -> str:
     """The set NT_KERNELS names; the default (with a warning) when it names none."""
     problem = environment_problem()
     if problem:                         # said once, naming the variable rather than a line
-        warnings.warn_explicit(problem, RuntimeWarning, ENVIRONMENT_VARIABLE, 0)
+        warnings.warn_explicit(f"{problem} (running '{DEFAULT}')", RuntimeWarning,
+                               ENVIRONMENT_VARIABLE, 0)
         return DEFAULT
     return os.environ.get(ENVIRONMENT_VARIABLE) or DEFAULT
 

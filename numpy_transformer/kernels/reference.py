@@ -14,15 +14,16 @@ REFERENCE_MODULES = (activation, attention, conv, dropout, embedding, linear, lo
 __all__ = ["kernels", "accumulate_grad", "deferred_weight_grads", "foreach"]
 
 
-def accumulate_grad(param, grad, index=None) -> None:
+def accumulate_grad(param, grad, index=None, scatter_add=np.add.at) -> None:
     """param.grad += grad (grad of any shape with the parameter's size); into the rows `index`
-    only when given (a slice, or ids that may repeat, whose rows then add up)."""
+    only when given (a slice, or ids that may repeat, whose rows then add up by
+    `scatter_add(param.grad, ids, rows)`)."""
     if index is None:
         param.accumulate(grad.reshape(param.shape))
     elif isinstance(index, slice):
         param.grad[index] += grad
     else:
-        np.add.at(param.grad, index, grad)
+        scatter_add(param.grad, index, grad)
 
 
 def deferred_weight_grads(enabled: bool = True):

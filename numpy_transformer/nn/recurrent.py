@@ -198,7 +198,7 @@ class RNNBase(Module):
                 d_in, d_state, d_weights = self._layer_backward(d_dir, d_final, caches[k])
                 for param, grad in zip(self._weights(layer, direction), d_weights):
                     self._accumulate(param, grad)
-                dx = d_in if dx is None else np.add(dx, d_in, out=dx)
+                dx = d_in if dx is None else dx + d_in          # both directions read x
                 if has_hx:
                     if d_states is None:
                         d_states = tuple(np.empty_like(s, shape=(D * self.num_layers, *s.shape))

@@ -20,6 +20,7 @@ import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from ..reference import accumulate_grad as add_now
 from .blas import single_threaded_blas
 from .embedding import scatter_add_rows
 
@@ -92,11 +93,5 @@ def accumulate_grad(param, grad, index=None) -> None:
 
 
 def add_grad(param, grad, index=None) -> None:
-    """param.grad += grad (grad of any shape with the parameter's size); into the rows `index`
-    only when given (a slice, or ids that may repeat, whose rows then add up)."""
-    if index is None:
-        param.accumulate(grad.reshape(param.shape))
-    elif isinstance(index, slice):
-        param.grad[index] += grad
-    else:
-        scatter_add_rows(param.grad, index, grad)
+    """param.grad += grad as the reference adds it, repeated ids summed by `scatter_add_rows`."""
+    add_now(param, grad, index, scatter_add=scatter_add_rows)

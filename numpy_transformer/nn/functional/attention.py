@@ -27,16 +27,16 @@ class AttentionCache(NamedTuple):
     shapes: tuple                 # shapes of query, key, value (to sum broadcast gradients)
 
 
-def attention_mask(attn_mask, is_causal, L, S, dtype):
-    """The mask to add to the scores [..., L, S]: 0 where a query may look, -inf where not.
+def attention_mask(attn_mask, is_causal, scores):
+    """The mask to add to scores [..., L, S]: 0 where a query may look, -inf where not.
 
     attn_mask: bool (True = may look) or floating (added as it is); is_causal: query i sees
     keys 0..i. None when there is no mask."""
-    if is_causal:
-        attn_mask = np.tri(L, S, dtype=bool)                # [L, S], True on and below the diagonal
+    if is_causal:                                       # [L, S], True on and below the diagonal
+        attn_mask = np.tri(*scores.shape[-2:], dtype=bool, like=scores)
     if attn_mask is None or attn_mask.dtype != np.bool_:
-        return None if attn_mask is None else attn_mask.astype(dtype, copy=False)
-    return np.where(attn_mask, 0, -np.inf).astype(dtype)
+        return None if attn_mask is None else attn_mask.astype(scores.dtype, copy=False)
+    return np.where(attn_mask, 0, -np.inf).astype(scores.dtype)
 
 
 def masked_softmax(scores):
@@ -58,7 +58,7 @@ def scaled_dot_product_attention_forward(query, key, value, attn_mask=None, drop
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
     q_scaled = query * scale                                          # [..., L, E]
     scores = q_scaled @ key.swapaxes(-1, -2)                          # [..., L, S]
-    mask = attention_mask(attn_mask, is_causal, *scores.shape[-2:], scores.dtype)
+    mask = attention_mask(attn_mask, is_causal, scores)
     weights = masked_softmax(scores if mask is None else scores + mask)
     keep = None
     if dropout_p > 0:                                                 # inverted dropout

@@ -60,7 +60,7 @@ def target_distribution(x, target, weight, ignore_index, label_smoothing):
         return (target * (1 - eps) + eps / C) * w, None
     keep = (target != ignore_index)[:, None]                           # [N, 1, ...]
     t = np.where(keep, target[:, None], 0)                             # [N, 1, ...]
-    one_hot = (np.arange(C).reshape(w.shape) == t).astype(x.dtype)     # [N, C, ...]
+    one_hot = (np.arange(C, like=x).reshape(w.shape) == t).astype(x.dtype)   # [N, C, ...]
     q = (one_hot * (1 - eps) + eps / C) * w * keep
     w_t = (one_hot * w).sum(axis=1, keepdims=True)                     # the target's weight
     return q, (w_t * keep).sum()
