@@ -67,6 +67,8 @@ def test_benchmark_runs_the_side_by_side_timings_from_a_checkout(monkeypatch, tm
     (command, cwd), = calls
     assert command[1:] == ["-m", "benchmarks.layers", "--threads", "2", "--rounds", "7",
                            "--filter", "Conv2d"] and cwd == root
+    assert main(["benchmark", "--kernels", "reference", "--root", root]) == 0
+    assert calls[-1][0][-2:] == ["--kernels", "reference"]
     with pytest.raises(SystemExit, match="no benchmarks/ folder"):
         main(["benchmark", "--root", str(tmp_path)])
 

@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 
+from ._options import add_kernels
+
 
 def run(args) -> int:
     root = args.root or os.getcwd()
@@ -13,6 +15,8 @@ def run(args) -> int:
                "--rounds", str(args.rounds)]
     if args.filter:
         command += ["--filter", args.filter]
+    if args.kernels:
+        command += ["--kernels", args.kernels]
     return subprocess.call(command, cwd=root)
 
 
@@ -23,4 +27,5 @@ def register(subparsers) -> None:
     parser.add_argument("--rounds", type=int, default=5,
                         help="turns of each library per case, taken alternately")
     parser.add_argument("--root", help="the source checkout (default: the current folder)")
+    add_kernels(parser)
     parser.set_defaults(run=run)

@@ -26,6 +26,7 @@ __all__ = [
 
 
 def sigmoid(z):
+    """1 / (1 + exp(-z)), computed without overflow (activation.py)."""
     return sigmoid_forward(z)[0]
 
 
