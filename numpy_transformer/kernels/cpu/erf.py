@@ -57,7 +57,7 @@ def blockwise(kernel, *inputs, out=None, outputs=1, scratch=0):
     `outputs` > 1); `out`: the array to write a single output into. Cache blocking, not a loop
     over data items: each block's steps run in cache, so memory is read and written once, not
     once per step. Arrays other than NumPy's (CuPy) go in one block. Big arrays are split evenly
-    among threads (`_parallel`), each part into blocks of equal size; the kernel is elementwise,
+    among threads (`threads`), each part into blocks of equal size; the kernel is elementwise,
     so neither the split nor the blocks change the results."""
     x = inputs[0]
     outs = [out] if out is not None else [np.empty_like(x) for _ in range(outputs)]

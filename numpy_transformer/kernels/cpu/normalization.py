@@ -19,7 +19,7 @@ __all__ = ["layer_norm_forward", "layer_norm_backward", "batch_norm_forward", "b
 # R rows (every leading position), D features (the product of the normalised dims).
 # Each step is a pass over memory, so the rows go in blocks that stay in the CPU cache while
 # all the steps run on them (cache blocking, not a loop over data items), and the blocks are
-# shared out among threads (`_parallel`). The blocks do not depend on the thread count, and
+# shared out among threads (`threads`). The blocks do not depend on the thread count, and
 # sums over rows add per-block partial sums in block order, so results do not either.
 
 # A block of each array is 1 MiB in float32: a block's few arrays stay in the L3 cache, and
