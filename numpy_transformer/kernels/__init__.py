@@ -53,9 +53,7 @@ def use(name: str) -> None:
     global _active
     if name not in SETS:
         raise ValueError(f"unknown kernel set {name!r}: choose one of {', '.join(SETS)}")
-    table = SETS[name]()
-    ops.__dict__.clear()
-    ops.__dict__.update(table)
+    ops.__dict__ = SETS[name]()         # one swap: no moment with half a set
     _active = name
 
 

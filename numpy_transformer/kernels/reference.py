@@ -15,11 +15,12 @@ __all__ = ["kernels", "accumulate_grad", "deferred_weight_grads", "foreach"]
 
 
 def accumulate_grad(param, grad, index=None, scatter_add=np.add.at) -> None:
-    """param.grad += grad (grad of any shape with the parameter's size); into the rows `index`
-    only when given (a slice, or ids that may repeat, whose rows then add up by
-    `scatter_add(param.grad, ids, rows)`)."""
+    """param.grad += grad, of the parameter's shape (or of its size, flattened to fewer dims:
+    a 2-D view of a conv-shaped weight); into the rows `index` only when given (a slice, or ids
+    that may repeat, whose rows then add up by `scatter_add(param.grad, ids, rows)`)."""
     if index is None:
-        param.accumulate(grad.reshape(param.shape))
+        flattened = grad.ndim < len(param.shape) and grad.size == param.size
+        param.accumulate(grad.reshape(param.shape) if flattened else grad)
     elif isinstance(index, slice):
         param.grad[index] += grad
     else:

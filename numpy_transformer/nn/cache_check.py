@@ -4,7 +4,8 @@ Kernels and models may write into arrays in place under one rule: never into an 
 module keeps for its backward (its cache). With the check on, `nt.nn.check_caches()` or
 NT_CHECK_CACHES=1, every array in a cache is fingerprinted when forward keeps it and checked
 when backward takes it; a change raises, naming the module and the array. It costs a pass over
-every cached array, so it is off by default.
+every cached array, so it is off by default. It sees what happens between a forward and the
+backward that takes its cache, to NumPy arrays of numbers; not writes during that backward.
 """
 import os
 import zlib
@@ -37,9 +38,10 @@ def caches_checked() -> bool:
 
 
 def _arrays(cache, path="cache"):
-    """(path, array) for every NumPy array in a cache of tuples, lists and dicts."""
+    """(path, array) for every NumPy array of numbers in a cache of tuples, lists and dicts."""
     if isinstance(cache, np.ndarray):
-        yield path, cache
+        if cache.dtype.kind in "biufc":
+            yield path, cache
     elif isinstance(cache, (tuple, list)):
         names = getattr(cache, "_fields", None) or range(len(cache))
         for name, item in zip(names, cache):
@@ -57,7 +59,11 @@ def fingerprint(cache) -> list:
 
 def verify(module, cache, expected) -> None:
     """Raise if an array of `cache` differs from its fingerprint taken at forward."""
-    for (path, shape, dtype, crc), now in zip(expected, fingerprint(cache)):
+    now = fingerprint(cache)
+    if [e[0] for e in expected] != [n[0] for n in now]:
+        raise RuntimeError(f"{module._describe()}: its cache holds other arrays at backward than "
+                           f"at forward: {[e[0] for e in expected]} then {[n[0] for n in now]}")
+    for (path, shape, dtype, crc), now in zip(expected, now):
         if (shape, dtype, crc) != now[1:]:
             raise RuntimeError(
                 f"{module._describe()}: its cached array {path} ({list(shape)}, {dtype}) changed "

@@ -79,7 +79,7 @@ class LearnedPositionalEncoding(_AddPositional):
         return self.weight.data
 
     def _accumulate_table(self, dtable) -> None:
-        self.weight.grad[:dtable.shape[0]] += dtable           # rows 0..T-1 only
+        self._accumulate(self.weight, dtable, index=slice(0, dtable.shape[0]))   # rows 0..T-1
 
     def extra_repr(self):
         return f"max_len={self.max_len}, d_model={self.d_model}, batch_first={self.batch_first}"

@@ -363,3 +363,15 @@ def test_nll_ignores_ignored_targets_even_where_the_input_is_minus_inf():
     log_p = np.array([[-np.inf, 0.0], [np.log(0.25), np.log(0.75)]])   # log of 0 at (0, 0)
     loss = nt.nn.NLLLoss()(log_p, np.array([-100, 1]))
     assert loss == pytest.approx(-np.log(0.75), rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
+def test_a_mean_over_no_kept_target_is_nan_with_zero_gradients_as_torch(name):
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    target = np.full(3, -100)
+    loss, cache = getattr(F, f"{name}_forward")(x, target)
+    expected_x = torch.tensor(x, requires_grad=True)
+    expected = getattr(torch.nn.functional, name)(expected_x, torch.from_numpy(target))
+    expected.backward()
+    assert np.isnan(loss) and torch.isnan(expected)
+    np.testing.assert_array_equal(getattr(F, f"{name}_backward")(1.0, cache), expected_x.grad)

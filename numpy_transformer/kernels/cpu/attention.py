@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from ...nn.functional.attention import AttentionCache, check_attention_inputs, sum_to_shape
-from ...random import default_generator
+from ...nn.functional.dropout import dropout_mask
 from .blas import blas_thread_control, single_threaded_blas
 from .threads import num_threads, row_chunks, run_chunks
 
@@ -51,12 +51,6 @@ def _mask_scores_(scores, attn_mask, is_causal):
         scores += attn_mask
 
 
-def _dropout_mask(shape, p, generator, dtype):
-    """keep / (1 - p): 0 for a dropped weight, 1 / (1 - p) for a kept one (inverted dropout)."""
-    keep = generator.random(shape, dtype=dtype) >= p
-    return keep * np.asarray(1.0 / (1.0 - p) if p < 1 else 0.0, dtype=dtype)
-
-
 def scaled_dot_product_attention_forward(query, key, value, attn_mask=None, dropout_p=0.0,
                                          is_causal=False, scale=None, generator=None, out=None):
     """(out [..., L, Ev], cache); `out=` writes into a given array (e.g. a view of a buffer).
@@ -74,7 +68,7 @@ def scaled_dot_product_attention_forward(query, key, value, attn_mask=None, drop
     weights = np.empty_like(query, shape=lead + (L, S))
     mask = None                                                      # drawn up front: the same
     if dropout_p > 0:                                                # stream however work is split
-        mask = _dropout_mask(weights.shape, dropout_p, generator or default_generator(), weights.dtype)
+        mask = dropout_mask(weights, weights.shape, dropout_p, generator)
     dropped = weights if mask is None else np.empty_like(weights)
     if out is None:
         out = np.empty_like(query, shape=lead + (L, Ev))

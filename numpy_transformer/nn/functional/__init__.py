@@ -1,5 +1,5 @@
-"""The reference math: every layer as pure `*_forward(...) -> (out, cache)` and
-`*_backward(dout, cache)` pairs in textbook NumPy, one file per topic.
+"""The reference math: every layer as a `*_forward(...) -> (out, cache)` and
+`*_backward(dout, cache)` pair in textbook NumPy, one file per topic.
 
 This is the code to read. The library runs it through `numpy_transformer.kernels`, which may
 swap in tuned versions of the same functions (NT_KERNELS=reference runs exactly this code).

@@ -107,11 +107,11 @@ def gelu_forward(x, approximate="none"):
 def gelu_backward(dy, cache):
     """Exact: dx = dy (Phi(x) + x phi(x)), phi(x) = exp(-x^2 / 2) / sqrt(2 pi) the density.
     Tanh: dx = dy (h + x dh/dx), dh/dx = 2 h (1 - h) sqrt(2/pi) (1 + 3 * 0.044715 x^2)."""
-    x, s, approximate = cache
+    x, cdf_or_h, approximate = cache
     if approximate == "tanh":
-        h = s
+        h = cdf_or_h
         dh_dx = 2 * h * (1 - h) * _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
         return dy * (h + x * dh_dx)
-    cdf = s
+    cdf = cdf_or_h
     pdf = np.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
     return dy * (cdf + x * pdf)

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ...random import default_generator
+from .dropout import dropout_mask
 
 __all__ = ["scaled_dot_product_attention_forward", "scaled_dot_product_attention_backward",
            "AttentionCache", "attention_mask", "masked_softmax", "sum_to_shape"]
@@ -60,11 +60,9 @@ def scaled_dot_product_attention_forward(query, key, value, attn_mask=None, drop
     scores = q_scaled @ key.swapaxes(-1, -2)                          # [..., L, S]
     mask = attention_mask(attn_mask, is_causal, scores)
     weights = masked_softmax(scores if mask is None else scores + mask)
-    keep = None
-    if dropout_p > 0:                                                 # inverted dropout
-        draws = (generator or default_generator()).random(weights.shape, dtype=weights.dtype)
-        keep = (draws >= dropout_p) * np.asarray(1 / (1 - dropout_p) if dropout_p < 1 else 0,
-                                                 dtype=weights.dtype)
+    keep = None                                                       # inverted dropout:
+    if dropout_p > 0:                                                 # 0 or 1 / (1 - p)
+        keep = dropout_mask(weights, weights.shape, dropout_p, generator)
     dropped = weights if keep is None else weights * keep
     out = dropped @ value                                             # [..., L, Ev]
     cache = AttentionCache(q_scaled, key, value, weights, dropped, keep, scale,

@@ -37,7 +37,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     N, O = x.shape[0], weight.shape[0]
     cols = im2col(x, geo).reshape(N, groups, -1, np.prod(geo.out_hw))   # [N, g, K, L]
     W = weight.reshape(groups, O // groups, -1)                          # [g, O/g, K]
-    y = (W @ cols).reshape(N, O, *geo.out_hw)                            # [N, g, O/g, L]
+    y = (W @ cols).reshape(N, O, *geo.out_hw)            # [N, g, O/g, L] -> [N, O, OH, OW]
     if bias is not None:
         y = y + bias.reshape(1, O, 1, 1)
     return y, (cols, weight, bias is not None, groups, geo)
@@ -81,9 +81,9 @@ def conv_transpose2d_backward(dy, cache, input_grad=True):
     """dy [N, O, HO, WO] -> dx [N, C, H, W], dweight [C, O/g, KH, KW], dbias [O] (or None)."""
     x, weight, has_bias, groups, geo = cache
     C, N = weight.shape[0], x.shape[0]
-    cols = im2col(dy, geo).reshape(N, groups, -1, x[0, 0].size)         # [N, g, O/g*KH*KW, H*W]
+    cols = im2col(dy, geo).reshape(N, groups, -1, x.shape[2] * x.shape[3])  # [N, g, O/g*KH*KW, H*W]
     x_g = x.reshape(N, groups, C // groups, -1)                          # [N, g, C/g, H*W]
-    dweight = (x_g @ cols.swapaxes(-1, -2)).sum(axis=0).reshape(weight.shape)
+    dweight = (x_g @ cols.swapaxes(-1, -2)).sum(axis=0).reshape(weight.shape)   # x cols^T
     dbias = dy.sum(axis=(0, 2, 3)) if has_bias else None
     W = weight.reshape(groups, C // groups, -1)                          # [g, C/g, O/g*KH*KW]
     dx = (W @ cols).reshape(x.shape) if input_grad else None             # the convolution of dy
@@ -91,7 +91,8 @@ def conv_transpose2d_backward(dy, cache, input_grad=True):
 
 
 def transposed_geometry(x_shape, weight_shape, stride, padding, output_padding, dilation):
-    """The geometry of the convolution y -> x that conv_transpose2d transposes."""
+    """The geometry of the convolution y -> x that conv_transpose2d transposes: its in_hw is the
+    transposed layer's output size, and its out_hw the layer's input size."""
     if isinstance(padding, str):
         raise ValueError(f"conv_transpose2d: padding must be an int or a pair, got {padding!r}")
     kernel = tuple(weight_shape[2:])

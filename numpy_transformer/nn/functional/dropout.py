@@ -17,8 +17,9 @@ def dropout_mask(x, shape, p, generator=None):
     """[shape] in x's dtype: 0 with probability p, else 1 / (1 - p) (so the mean is kept)."""
     if p == 1:
         return np.zeros_like(x, shape=shape)
-    keep = (generator or default_generator()).random(shape, dtype=x.dtype) >= p   # U[0, 1) >= p
-    return keep * np.asarray(1 / (1 - p), dtype=x.dtype)
+    draws = (generator or default_generator()).random(shape, dtype=x.dtype)   # U[0, 1)
+    keep = np.asarray(draws, like=x) >= p
+    return keep * np.asarray(1 / (1 - p), dtype=x.dtype, like=x)
 
 
 def dropout_forward(x, p=0.5, training=True, generator=None, inplace=False):

@@ -30,6 +30,7 @@ def embedding_row_gradients(dy, cache):
 def embedding_backward(dy, cache):
     """(None, dweight): the ids get no gradient; dweight[v] = the sum of dy where ids == v."""
     ids, rows = embedding_row_gradients(dy, cache)
-    dweight = np.zeros_like(dy, shape=cache[1])                # [V, D]
+    _, weight_shape, _, _ = cache
+    dweight = np.zeros_like(dy, shape=weight_shape)            # [V, D]
     np.add.at(dweight, ids, rows)                              # repeated ids add up
     return None, dweight

@@ -23,14 +23,16 @@ __all__ = [
 # ---- reductions ----
 def reduce_losses(losses, reduction, denominator=None):
     """(loss, scale): 'none' gives the losses, 'sum' their sum, 'mean' sum / denominator (by
-    default their count); d loss / d losses = scale (1 for 'none' and 'sum')."""
+    default their count); d loss / d losses = scale (1 for 'none' and 'sum'; 0 when nothing
+    counts, as torch's gradient is then)."""
     if reduction == "none":
         return losses, 1
+    total = losses.sum(keepdims=True)                      # [1, ...]: an array, not a scalar
     if reduction == "sum":
-        return np.asarray(losses.sum()), 1
+        return total.reshape(()), 1
     denominator = losses.size if denominator is None else denominator
     with np.errstate(invalid="ignore", divide="ignore"):   # 0/0 is reported by the module
-        return np.asarray(losses.sum() / denominator), 1 / denominator if denominator else np.inf
+        return (total / denominator).reshape(()), (1 / denominator if denominator else 0)
 
 
 def each_loss_grad(grad, scale, reduction, class_axis=None):
@@ -43,7 +45,7 @@ def each_loss_grad(grad, scale, reduction, class_axis=None):
 def batched(x, target):
     """Unbatched class-index input [C] and target [] (or [C]) become a batch of one."""
     if x.ndim == 1:
-        return x[None], np.asarray(target)[None], True
+        return x[None], np.asarray(target, like=x)[None], True
     return x, target, False
 
 
@@ -143,24 +145,24 @@ def binary_cross_entropy_backward(grad, cache):
 def binary_cross_entropy_with_logits_forward(input, target, weight=None, pos_weight=None,
                                              reduction="mean"):
     """BCE of sigmoid(x) computed from the logits x without overflow:
-    loss = w ((1 - y) x + l softplus(-x)), l = 1 + (pos_weight - 1) y,
+    loss = w ((1 - y) x + l softplus(-x)), log weight l = 1 + (pos_weight - 1) y,
     with softplus(-x) = log(1 + exp(-x)) = max(-x, 0) + log1p(exp(-|x|))."""
     x, y = input, target
     e = np.exp(-np.abs(x))                                  # in (0, 1]: never overflows
     softplus = np.log1p(e) + np.maximum(-x, 0)              # -log sigmoid(x)
-    l = 1 if pos_weight is None else (pos_weight - 1) * y + 1
-    losses = (1 - y) * x + l * softplus
+    log_weight = 1 if pos_weight is None else (pos_weight - 1) * y + 1
+    losses = (1 - y) * x + log_weight * softplus
     if weight is not None:
         losses = losses * weight
     loss, scale = reduce_losses(losses, reduction)
-    return loss, (x, y, e, weight, pos_weight, l, reduction, scale)
+    return loss, (x, y, e, weight, pos_weight, log_weight, reduction, scale)
 
 
 def binary_cross_entropy_with_logits_backward(grad, cache):
     """d loss / d x = w (l sigmoid(x) - pos_weight y) (= w (sigmoid(x) - y) without pos_weight)."""
-    x, y, e, weight, pos_weight, l, reduction, scale = cache
+    x, y, e, weight, pos_weight, log_weight, reduction, scale = cache
     sigmoid = np.where(x >= 0, 1, e) / (1 + e)              # stable, from e = exp(-|x|)
-    dx = sigmoid - y if pos_weight is None else l * sigmoid - pos_weight * y
+    dx = sigmoid - y if pos_weight is None else log_weight * sigmoid - pos_weight * y
     if weight is not None:
         dx = dx * weight
     return dx * each_loss_grad(grad, scale, reduction)

@@ -31,7 +31,7 @@ def sigmoid(z):
 
 
 def affine(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
-    """x W_ih^T + b_ih + h W_hh^T + b_hh: [N, G*H]."""
+    """x W_ih^T + b_ih + h W_hh^T + b_hh: [N, G*H] (both biases or neither, as PyTorch's)."""
     a = x @ weight_ih.T + h @ weight_hh.T
     return a if bias_ih is None else a + bias_ih + bias_hh
 
