@@ -74,11 +74,11 @@ def test_benchmark_runs_the_side_by_side_timings_from_a_checkout(monkeypatch, tm
 
 
 def test_compare_prints_both_results_and_the_spread_of_the_turns(monkeypatch, capsys):
-    from numpy_transformer.train import compare
+    from numpy_transformer.train import twin
     result = {"steps": 40, "metrics": ["val_loss"], "chunk_ratios": [1.0, 1.2, 1.1, 3.0],
               "numpy_transformer": {"val_loss": 2.5, "train_seconds": 6.0},
               "torch": {"val_loss": 2.5, "train_seconds": 5.0}}
-    monkeypatch.setattr(compare, "compare_with_pytorch", lambda *args, **kwargs: result)
+    monkeypatch.setattr(twin, "compare_with_pytorch", lambda *args, **kwargs: result)
     assert main(["compare", "gpt-shakespeare", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "time ratio numpy_transformer / torch: 1.20x" in out

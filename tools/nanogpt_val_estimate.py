@@ -12,7 +12,7 @@ import argparse
 import numpy as np
 
 from numpy_transformer.commands._options import load_run
-from numpy_transformer.train.language_model import RandomBlocks, SplitWindows
+from numpy_transformer.data import RandomBlocks, SplitWindows
 
 
 def main(argv=None):

@@ -14,8 +14,8 @@ TOLERANCE = {"float64": 1e-6, "float32": 1e-3}       # what the tests demand at 
 
 
 def run(args) -> int:
-    from ..interop.bert_twin import twin_run
     from ..recipes import get_recipe
+    from ..train.twin import compare_with_pytorch
     from ._options import _coerce
     recipe = get_recipe("bert-quotes")
     fields = {f.name: f for f in dataclasses.fields(recipe.config)}
@@ -26,20 +26,21 @@ def run(args) -> int:
         if key not in fields:
             raise SystemExit(f"bert-quotes has no option '{key}'; options: {sorted(fields)}")
         overrides[key] = _coerce(fields[key], text)
-    overrides.update(steps=args.steps, dropout=0.0, seed=args.seed)
+    overrides.update(steps=args.steps, seed=args.seed)     # the twin trains without dropout
     overrides.setdefault("warmup_steps", max(1, args.steps // 4))   # warm-up, then cosine decay
     config = recipe.make_config(**overrides)
     names = list(DTYPES) if args.dtype == "both" else [args.dtype]
     results = {}
     for name in names:
-        result = twin_run(config, args.data_dir, DTYPES[name], pause=args.pause,
-                          progress=not args.no_progress)
-        results[name] = result
-        diff = np.abs(np.subtract(result["losses_numpy"], result["losses_torch"]))
+        result = compare_with_pytorch(recipe, config, args.data_dir, dtype=DTYPES[name],
+                                      pause=args.pause, progress=not args.no_progress)
+        ours, theirs = result["numpy_transformer"], result["torch"]
+        results[name] = {"losses_numpy": ours["losses"], "losses_torch": theirs["losses"]}
+        diff = np.abs(np.subtract(ours["losses"], theirs["losses"]))
         worst = int(diff.argmax())
-        ours, theirs = result["seconds_numpy"], result["seconds_torch"]
-        print(f"{name}: {config.steps} steps, loss {result['losses_numpy'][0]:.4f} -> "
-              f"{result['losses_numpy'][-1]:.4f}; max |loss difference| {diff.max():.3g} "
+        ours, theirs = ours["train_seconds"], theirs["train_seconds"]
+        print(f"{name}: {config.steps} steps, loss {results[name]['losses_numpy'][0]:.4f} -> "
+              f"{results[name]['losses_numpy'][-1]:.4f}; max |loss difference| {diff.max():.3g} "
               f"(step {worst + 1}; tolerance {TOLERANCE[name]:g}); "
               f"numpy_transformer {ours:.1f} s, torch {theirs:.1f} s, ratio {ours / theirs:.2f}x",
               flush=True)

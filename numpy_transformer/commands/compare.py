@@ -6,13 +6,13 @@ from ._options import add_recipe_options, config_overrides
 
 def run(args) -> int:
     from ..recipes import get_recipe
-    from ..train.compare import compare_with_pytorch
+    from ..train import twin
     recipe = get_recipe(args.recipe)
     config = recipe.make_config(**config_overrides(recipe, args))
-    result = compare_with_pytorch(recipe, config, args.data_dir, progress=not args.no_progress)
+    result = twin.compare_with_pytorch(recipe, config, args.data_dir, progress=not args.no_progress)
     ours, theirs = result["numpy_transformer"], result["torch"]
     print(f"{recipe.name}: {result['steps']} steps, same initial weights, same batches")
-    metrics = result.get("metrics", ["test_accuracy"])   # what the recipe's comparison reports
+    metrics = result["metrics"]                          # what the recipe's twin reports
     header = "".join(f"{m.replace('_', ' '):>14}" for m in metrics)
     print(f"{'':<18}{header}{'train seconds':>15}")
     for name, r in (("numpy_transformer", ours), ("torch", theirs)):

@@ -8,3 +8,4 @@ from .vision import *
 from .text import *
 from .loader import *
 from .transforms import *
+from .windows import *

@@ -5,6 +5,7 @@ quotes). Every training batch is masked afresh with the loader's per-batch gener
 resumed run draws the same masks); the held-out 10% is masked once, the same at every
 evaluation. Reports the held-out masked-LM loss and accuracy (top-1 at the masked positions).
 """
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,19 +14,20 @@ from .. import nn, optim
 from ..data import ArrayDataset, DataLoader, load_quotes
 from ..data.transforms import Transform
 from ..grad_mode import no_grad
+from ..interop.bert_twin import bert_to_torch, evaluate_masked_lm, masked_lm_loss
 from ..models.bert import BERT, IGNORE_INDEX, BERTConfig, mask_tokens
 from ..tokenizers import WordTokenizer
 from ..train import Task
-from .registry import Recipe, Setup, register
+from ..train.twin import Twin, register_twin
+from .registry import Recipe, Setup, TrainingConfig, register
 
 SPLIT_SEED = 0              # the held-out quotes are the same whatever the training seed
 EVAL_MASK_SEED = 1          # and so are their masks
 
 
 @dataclass
-class BertQuotesConfig:
+class BertQuotesConfig(TrainingConfig):
     epochs: float = 10
-    steps: int = None
     batch_size: int = 6
     lr: float = 2e-4
     weight_decay: float = 0.01
@@ -40,10 +42,7 @@ class BertQuotesConfig:
     norm_first: bool = False
     mask_prob: float = 0.15
     holdout: float = 0.1
-    seed: int = 0
-    eval_every: int = None
     log_every: int = 50
-    checkpoint_every: int = None
 
 
 class MaskTokens(Transform):
@@ -154,11 +153,8 @@ def build(config: BertQuotesConfig, data_dir=None) -> Setup:
                                                  "held_out_quotes": len(held_quotes)})
 
 
-def _compare(config, data_dir=None, pause: float = 2.0, progress: bool = True) -> dict:
-    """`numpy-transformer compare bert-quotes`: see interop.bert_twin.compare_recipe."""
-    from ..interop.bert_twin import compare_recipe
-    return compare_recipe(config, data_dir, pause=pause, progress=progress)
-
-
 register(Recipe("bert-quotes", "BERT (6 blocks, width 256) masked-LM on the quotes, word-level",
-                BertQuotesConfig, build, hooks={"compare": _compare}))
+                BertQuotesConfig, build))
+register_twin("bert-quotes", Twin(      # the twin cannot draw our dropout masks: both run without
+    bert_to_torch, masked_lm_loss, evaluate_masked_lm, metrics=("loss", "accuracy"),
+    prepare=lambda config: dataclasses.replace(config, dropout=0.0)))

@@ -5,6 +5,7 @@ from .. import nn, optim
 from ..data import DataLoader, Digits, transforms
 from ..models import MLP
 from ..train import ClassificationTask
+from ..train.twin import classification_twin, register_twin
 from .registry import Recipe, Setup, TrainingConfig, register
 
 
@@ -28,3 +29,4 @@ def build(config: DigitsConfig, data_dir=None) -> Setup:
 
 register(Recipe("digits", "MLP 64-128-10 on the 8x8 digits carried by the package (~10 s)",
                 DigitsConfig, build))
+register_twin("digits", classification_twin())

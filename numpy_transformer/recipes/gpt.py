@@ -24,27 +24,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import optim
-from ..data import load_text
+from ..data import RandomBlocks, SplitWindows, load_text
 from ..models.gpt import GPT, GPTConfig
 from ..models.sampling import make_generator
-from ..train.language_model import (LanguageModelTask, RandomBlocks, SplitWindows,
-                                    weight_decay_groups)
-from .registry import Recipe, Setup, register
+from ..train.language_model import LanguageModelTask, weight_decay_groups
+from ..train.twin import language_model_twin, register_twin
+from .registry import Recipe, Setup, TrainingConfig, register
 
 EVAL_SEED = 1234          # random validation windows do not depend on the training seed
 EVAL_CHUNK = 20           # validation batches evaluated per forward pass
 
 
 @dataclass
-class GPTShakespeareConfig:
-    epochs: float = None
+class GPTShakespeareConfig(TrainingConfig):
     steps: int = 2000
     batch_size: int = 12
-    lr: float = 1e-3
-    seed: int = 0
     eval_every: int = 250
-    log_every: int = 10
-    checkpoint_every: int = None
     # the model (nanoGPT's CPU configuration)
     block_size: int = 64
     n_layer: int = 4
@@ -188,23 +183,19 @@ def generate(setup, prompt: str, max_new_tokens: int, temperature: float = 1.0, 
     return stream.finish()
 
 
-def _compare(recipe_name):
-    def compare(config, data_dir=None, progress: bool = True, **options) -> dict:
-        """Train ours and the PyTorch twin on the same batches, taking turns
-        (train/compare_lm.py; options: pause, chunk_steps)."""
-        from ..interop.torch_gpt import gpt_to_torch
-        from ..train.compare_lm import compare_language_model
-        from .registry import get_recipe
-        return compare_language_model(get_recipe(recipe_name), config, gpt_to_torch, data_dir,
-                                      progress=progress, **options)
-    return compare
+def _gpt_to_torch(model):
+    """The PyTorch twin of our GPT (interop.torch_gpt imports torch: only when comparing)."""
+    from ..interop.torch_gpt import gpt_to_torch
+    return gpt_to_torch(model)
 
 
 register(Recipe("gpt-shakespeare", "character-level GPT (4 layers, 128 wide) on tiny-shakespeare, "
                 "nanoGPT's CPU run (val loss ~1.89)", GPTShakespeareConfig,
                 lambda config, data_dir=None: build_gpt(config, data_dir, char_data),
-                hooks={"generate": generate, "compare": _compare("gpt-shakespeare")}))
+                hooks={"generate": generate}))
 register(Recipe("gpt-shakespeare-bpe", "GPT (4 layers, 128 wide) on tiny-shakespeare in GPT-2 "
                 "tokens (vocabulary restricted to the ~11k that occur)", GPTShakespeareBPEConfig,
                 lambda config, data_dir=None: build_gpt(config, data_dir, bpe_data),
-                hooks={"generate": generate, "compare": _compare("gpt-shakespeare-bpe")}))
+                hooks={"generate": generate}))
+for _name in ("gpt-shakespeare", "gpt-shakespeare-bpe"):
+    register_twin(_name, language_model_twin(_gpt_to_torch))

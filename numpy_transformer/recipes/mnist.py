@@ -5,6 +5,7 @@ from .. import nn, optim
 from ..data import MNIST, DataLoader, transforms
 from ..models import CNN, MLP
 from ..train import ClassificationTask
+from ..train.twin import classification_twin, register_twin
 from .registry import Recipe, Setup, TrainingConfig, register
 
 
@@ -12,7 +13,6 @@ from .registry import Recipe, Setup, TrainingConfig, register
 class MnistConfig(TrainingConfig):
     epochs: float = 10
     batch_size: int = 128
-    lr: float = 1e-3
     log_every: int = 50
     weight_decay: float = 0.0
     max_shift: int = 0           # random image shifts (augmentation), in pixels
@@ -57,3 +57,5 @@ register(Recipe("mlp-mnist", "MLP 784-256-128-10 on MNIST (target >= 98.0% test 
                 MnistConfig, build_mlp))
 register(Recipe("cnn-mnist", "two conv+pool blocks and a linear head on MNIST (target >= 99.0%)",
                 CnnMnistConfig, build_cnn))
+for _name in ("mlp-mnist", "cnn-mnist"):
+    register_twin(_name, classification_twin())

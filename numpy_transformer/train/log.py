@@ -2,6 +2,8 @@
 import json
 import os
 
+from ..io.jsonl import read_jsonl
+
 
 class JsonLog:
     """Appends records; on resume, drops the lines a killed run wrote after its last checkpoint."""
@@ -20,10 +22,7 @@ class JsonLog:
             handle.write(json.dumps(record) + "\n")
 
     def read(self) -> list:
-        return read_log(self.path)
+        return read_jsonl(self.path)
 
 
-def read_log(path) -> list:
-    """Every record of a log.jsonl file."""
-    with open(path) as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+read_log = read_jsonl          # every record of a log.jsonl file

@@ -1,5 +1,5 @@
 """Loss and metric curves from a training log, as one PNG."""
-from ..train.log import read_log
+from ..io.jsonl import read_jsonl as read_log
 
 
 def plot_log(log_path, png_path, title: str = None) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 import numpy_transformer as nt
 from numpy_transformer.cli import main
-from numpy_transformer.interop.bert_twin import twin_run
+from numpy_transformer.train.twin import compare_with_pytorch
 from numpy_transformer.models.bert import IGNORE_INDEX
 from numpy_transformer.recipes import get_recipe
 from numpy_transformer.train import Trainer
@@ -109,10 +109,11 @@ def test_twin_loss_curves_agree_at_every_step(data_dir, dtype, tolerance):
     """CI version: 30 steps of a 2-block model (the full one runs in the slow test below)."""
     config = get_recipe("bert-quotes").make_config(steps=30, depth=2, dim=64, heads=4, ff_dim=256,
                                                    dropout=0.0, warmup_steps=8, lr=1e-3)
-    result = twin_run(config, data_dir, dtype)
-    diff = np.abs(np.subtract(result["losses_numpy"], result["losses_torch"]))
+    result = compare_with_pytorch(get_recipe("bert-quotes"), config, data_dir, dtype=dtype,
+                                  pause=0, progress=False)
+    losses = result["numpy_transformer"]["losses"]
+    diff = np.abs(np.subtract(losses, result["torch"]["losses"]))
     assert len(diff) == 30 and diff.max() < tolerance
-    losses = result["losses_numpy"]
     assert np.mean(losses[-5:]) < np.mean(losses[:5]) - 0.3              # it did learn
 
 
@@ -121,15 +122,18 @@ def test_twin_loss_curves_agree_at_every_step(data_dir, dtype, tolerance):
 def test_twin_loss_curves_agree_for_200_steps_at_the_seed_configuration(data_dir, dtype,
                                                                         tolerance):
     config = get_recipe("bert-quotes").make_config(steps=200, dropout=0.0, warmup_steps=50)
-    result = twin_run(config, data_dir, dtype)
-    diff = np.abs(np.subtract(result["losses_numpy"], result["losses_torch"]))
+    result = compare_with_pytorch(get_recipe("bert-quotes"), config, data_dir, dtype=dtype,
+                                  pause=0, progress=False)
+    diff = np.abs(np.subtract(result["numpy_transformer"]["losses"], result["torch"]["losses"]))
     assert len(diff) == 200 and diff.max() < tolerance
 
 
-def test_the_twin_refuses_dropout(data_dir):
+def test_the_twin_trains_without_dropout_whatever_the_config_says(data_dir):
     config = get_recipe("bert-quotes").make_config(steps=2, **{**TINY, "dropout": 0.1})
-    with pytest.raises(ValueError, match="dropout=0"):
-        twin_run(config, data_dir)
+    result = compare_with_pytorch(get_recipe("bert-quotes"), config, data_dir, pause=0,
+                                  progress=False)
+    diff = np.subtract(result["numpy_transformer"]["losses"], result["torch"]["losses"])
+    assert np.abs(diff).max() < 1e-3                       # no masks drawn on either side
 
 
 def test_bert_twin_command_prints_the_differences_and_writes_the_curves(data_dir, tmp_path, capsys):
@@ -145,7 +149,8 @@ def test_bert_twin_command_prints_the_differences_and_writes_the_curves(data_dir
 
 def test_the_compare_hook_reports_both_libraries(data_dir):
     config = get_recipe("bert-quotes").make_config(steps=3, **TINY)
-    result = get_recipe("bert-quotes").hooks["compare"](config, data_dir, pause=0, progress=False)
+    result = compare_with_pytorch(get_recipe("bert-quotes"), config, data_dir, pause=0,
+                                  progress=False)
     assert result["steps"] == 3 and result["metrics"] == ["test_loss", "test_accuracy"]
     ours, theirs = result["numpy_transformer"], result["torch"]
     assert abs(ours["test_loss"] - theirs["test_loss"]) < 1e-3

@@ -11,7 +11,8 @@ from numpy_transformer.cli import main
 from numpy_transformer.recipes import get_recipe
 from numpy_transformer.recipes.gpt import SubsetTokenizer, char_data
 from numpy_transformer.train import Trainer
-from numpy_transformer.train.language_model import RandomBlocks, SplitWindows
+from numpy_transformer.data import RandomBlocks, SplitWindows
+from numpy_transformer.train.twin import compare_with_pytorch
 
 REPO = Path(__file__).resolve().parents[2]
 TEXT = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n"
@@ -157,13 +158,13 @@ def test_optimizer_decays_matrices_only(text_file):
 def test_compare_trains_both_twins_alike_taking_turns(text_file):
     recipe = get_recipe("gpt-shakespeare")
     config = recipe.make_config(**{**TINY, "text": text_file, "steps": 15})
-    result = recipe.hooks["compare"](config, pause=0, progress=False, chunk_steps=4)
+    result = compare_with_pytorch(recipe, config, pause=0, progress=False, chunk_steps=4)
     ours, theirs = result["numpy_transformer"], result["torch"]
     assert result["steps"] == 15 and result["metrics"] == ["val_loss"]
     assert ours["val_loss"] == pytest.approx(theirs["val_loss"], abs=1e-3)
     assert ours["train_seconds"] > 0 and theirs["train_seconds"] > 0
     assert len(result["chunk_ratios"]) == 4                  # turns of 4, 4, 4 and 3 steps
-    whole = recipe.hooks["compare"](config, pause=0, progress=False, chunk_steps=15)
+    whole = compare_with_pytorch(recipe, config, pause=0, progress=False, chunk_steps=15)
     assert whole["numpy_transformer"]["val_loss"] == ours["val_loss"]    # turns change no number
     assert whole["torch"]["val_loss"] == theirs["val_loss"]
 
