@@ -16,7 +16,7 @@ from ..data import MNIST, DataLoader, Subset, transforms
 from ..grad_mode import no_grad
 from ..models import GAN, GANConfig
 from ..train import Task
-from .registry import Recipe, Setup, register
+from .registry import Recipe, Setup, TrainingConfig, register
 
 SAMPLES = "samples.png"   # the latest grid; samples_epoch_NNN.png keep each epoch's
 
@@ -149,9 +149,8 @@ def _mean_probability(logits) -> float:
 
 
 @dataclass
-class GanMnistConfig:
+class GanMnistConfig(TrainingConfig):
     epochs: float = 12
-    steps: int = None
     batch_size: int = 64
     lr: float = 4e-4             # start of the linear decay (DCGAN: 2e-4 constant)
     beta1: float = 0.5           # Adam's betas = (beta1, 0.999), as DCGAN
@@ -163,10 +162,7 @@ class GanMnistConfig:
     lr_decay: bool = True        # both learning rates fall linearly to 0 over the run
     ema_decay: float = None      # e.g. 0.999: samples from a moving average of the generator
     eval_images: int = 2000      # held-out images evaluate() compares with as many fakes
-    seed: int = 0
-    eval_every: int = None
     log_every: int = 50
-    checkpoint_every: int = None
 
 
 def images_in_tanh_range():

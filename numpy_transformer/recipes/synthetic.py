@@ -13,7 +13,7 @@ import numpy as np
 from .. import optim
 from ..data import DataLoader
 from ..models.seq2seq import Transformer, TransformerConfig
-from .registry import Recipe, Setup, register
+from .registry import Recipe, Setup, TrainingConfig, register
 from .translate import PairBatches, Seq2SeqTask, make_scheduler
 
 PAD, BOS, EOS, FIRST_DIGIT = 0, 1, 2, 3
@@ -22,15 +22,12 @@ EVAL_SEED = 4321
 
 
 @dataclass
-class SyntheticConfig:
-    epochs: float = None
+class SyntheticConfig(TrainingConfig):
     steps: int = 600
     batch_size: int = 64
     lr: float = 3e-3
-    seed: int = 0
     eval_every: int = 200
     log_every: int = 50
-    checkpoint_every: int = None
     min_len: int = 3
     max_len: int = 8                   # longest digit sequence
     train_size: int = 20000

@@ -26,19 +26,15 @@ from ..grad_mode import no_grad
 from ..models.decoding import decode
 from ..models.seq2seq import Transformer, TransformerConfig
 from ..train import Task
-from .registry import Recipe, Setup, register
+from .registry import Recipe, Setup, TrainingConfig, register
 
 
 @dataclass
-class TranslateConfig:
+class TranslateConfig(TrainingConfig):
     epochs: float = 8
-    steps: int = None
     batch_size: int = 128              # sentences per batch (of similar length)
     lr: float = 7e-4                   # peak learning rate, reached after warm-up
-    seed: int = 0
-    eval_every: int = None
     log_every: int = 50
-    checkpoint_every: int = None
     src_lang: str = "de"
     tgt_lang: str = "en"
     tokenizer: str = "word"            # "word" (cased words + punctuation) or "bpe"

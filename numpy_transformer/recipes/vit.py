@@ -9,13 +9,12 @@ from .. import nn, optim
 from ..data import MNIST, DataLoader, transforms
 from ..models import ViT, ViTConfig
 from ..train import ClassificationTask
-from .registry import Recipe, Setup, register
+from .registry import Recipe, Setup, TrainingConfig, register
 
 
 @dataclass
-class ViTMnistConfig:
+class ViTMnistConfig(TrainingConfig):
     epochs: float = 12
-    steps: int = None
     batch_size: int = 128
     lr: float = 2e-3
     weight_decay: float = 0.05
@@ -31,10 +30,7 @@ class ViTMnistConfig:
     dropout: float = 0.0
     pool: str = "cls"
     grad_clip: float = None
-    seed: int = 0
-    eval_every: int = None
     log_every: int = 50
-    checkpoint_every: int = None
 
 
 def vit_config(config: ViTMnistConfig) -> ViTConfig:
