@@ -4,7 +4,6 @@ import contextlib
 
 import numpy as np
 
-from ..nn import functional as F
 from ..nn.functional import (activation, attention, conv, dropout, embedding, linear, loss,
                              normalization, pooling, positional, recurrent, special, windows)
 
@@ -41,7 +40,7 @@ def foreach(fn, jobs, sizes) -> None:
 def scaled_dot_product_attention_forward(*args, out=None, **kwargs):
     """The reference's attention; with `out`, its output is copied into that array (a view of
     a module's buffer: the fast kernel writes there directly)."""
-    result, cache = F.scaled_dot_product_attention_forward(*args, **kwargs)
+    result, cache = attention.scaled_dot_product_attention_forward(*args, **kwargs)
     if out is None:
         return result, cache
     out[...] = result
@@ -50,7 +49,7 @@ def scaled_dot_product_attention_forward(*args, out=None, **kwargs):
 
 def scaled_dot_product_attention_backward(d_out, cache, out=None):
     """The reference's backward; with `out=(dq, dk, dv)`, the gradients are copied into them."""
-    grads = F.scaled_dot_product_attention_backward(d_out, cache)
+    grads = attention.scaled_dot_product_attention_backward(d_out, cache)
     if out is None:
         return grads
     for target, grad in zip(out, grads):
