@@ -34,13 +34,16 @@ import tempfile
 import time
 
 CASES = {}
+RECIPE_OF = {}
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def case(name: str, target: float = None):
-    """Register a benchmark case; `target` is the ratio ours/torch we aim at (for the table)."""
+def case(name: str, target: float = None, recipe: str = None):
+    """Register a benchmark case; `target` is the ratio ours/torch we aim at (for the table),
+    `recipe` the recipe whose training step the case is."""
     def register(fn):
         CASES[name] = (fn, target)
+        RECIPE_OF[name] = recipe
         return fn
     return register
 
@@ -157,16 +160,65 @@ def _probe_child() -> None:
     print(json.dumps({"gflops": 2 * 1024 ** 3 / seconds / 1e9}))
 
 
-def machine_line(threads: int) -> str:
-    """'1024^3 float32 product: X GFLOP/s on 1 thread, Y on N', each in a fresh NumPy process."""
+def gemm_speeds(threads: int) -> list[float]:
+    """GFLOP/s of a 1024^3 float32 product on 1 thread and on `threads`, each in a fresh process."""
     speeds = []
     for n in (1, threads):
         env = dict(os.environ, OMP_NUM_THREADS=str(n), OPENBLAS_NUM_THREADS=str(n))
         out = subprocess.run([sys.executable, "-m", "benchmarks.layers", "--probe"], env=env,
                              cwd=REPO, capture_output=True, text=True, check=True)
-        speeds.append(json.loads(out.stdout.strip().splitlines()[-1])["gflops"])
+        speeds.append(round(json.loads(out.stdout.strip().splitlines()[-1])["gflops"], 1))
+    return speeds
+
+
+def probe_text(speeds: list[float], threads: int) -> str:
     return (f"1024^3 float32 product: {speeds[0]:.0f} GFLOP/s on 1 thread, {speeds[1]:.0f} on "
             f"{threads}")
+
+
+def machine_line(threads: int) -> str:
+    """'1024^3 float32 product: X GFLOP/s on 1 thread, Y on N'."""
+    return probe_text(gemm_speeds(threads), threads)
+
+
+def record_of(command: str, threads: int, kernels: str, rounds: int) -> dict:
+    """The provenance a benchmark's JSON carries (date, commit, machine, versions)."""
+    from importlib.metadata import version
+    from numpy_transformer.io import provenance
+    return {"command": command, **provenance(threads), "torch": version("torch"),
+            "kernels": kernels, "rounds": rounds}
+
+
+def record_heading(record: dict) -> str:
+    """The lines above a written table: what ran, when, at which commit, on what."""
+    return (f"`{record['command']}`, {record['date']}, commit `{record['commit']}`, "
+            f"{record['machine']}, {record['threads']} threads; NumPy {record['numpy']}, "
+            f"PyTorch {record['torch']}, our kernels: {record['kernels']}.\n"
+            f"GEMM probe before: {probe_text(record['probe_before'], record['threads'])}; "
+            f"after: {probe_text(record['probe_after'], record['threads'])}.")
+
+
+def layers_table(record: dict) -> str:
+    """The Markdown table of a benchmarks.layers record."""
+    from numpy_transformer.io import markdown_table
+    rows = [[row["case"], f"{row['numpy_s'] * 1e3:.2f}", f"{row['torch_s'] * 1e3:.2f}",
+             f"{row['ratio']:.2f}x", f"{min(row['round_ratios']):.2f}-{max(row['round_ratios']):.2f}",
+             f"<= {row['target']}" if row["target"] else ""] for row in record["rows"]]
+    return markdown_table(["case", "numpy_transformer (ms)", "torch (ms)", "ratio", "rounds",
+                           "target"], rows, "lrrrrr")
+
+
+def write_outputs(record: dict, json_path: str = None, markdown_path: str = None) -> None:
+    """Save the record as JSON and/or rewrite its block (named by its command) in a Markdown file."""
+    if json_path:
+        os.makedirs(os.path.dirname(os.path.abspath(json_path)), exist_ok=True)
+        with open(json_path, "w") as handle:
+            json.dump(record, handle, indent=1)
+    if markdown_path:
+        from numpy_transformer.io import replace_block
+        replace_block(markdown_path, record["command"],
+                      record_heading(record) + "\n\n" + layers_table(record),
+                      heading=f"## {record['command']}")
 
 
 def main(argv=None):
@@ -177,6 +229,10 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of each library per case")
     parser.add_argument("--kernels", choices=("reference", "fast"),
                         help="our kernel set (default: $NT_KERNELS, else fast)")
+    parser.add_argument("--json", metavar="FILE", help="also save the results, with their "
+                        "date, commit, machine and GEMM probe, as JSON")
+    parser.add_argument("--write", metavar="FILE", help="rewrite this table's block (named by the "
+                        "command) in a Markdown file, e.g. docs/performance.md")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--lib", help=argparse.SUPPRESS)
     parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
@@ -187,8 +243,13 @@ def main(argv=None):
         return _serve(args.serve, args.lib)
     rows = []
     kernels = args.kernels or os.environ.get("NT_KERNELS") or "fast"
-    print(f"Machine before: {machine_line(args.threads)}\nnumpy_transformer's kernels: {kernels}\n",
-          flush=True)
+    command = " ".join(["python -m benchmarks.layers", f"--rounds {args.rounds}"]
+                       + ([f'--filter "{args.filter}"'] if args.filter else [])
+                       + ([f"--kernels {args.kernels}"] if args.kernels else [])
+                       + ([f"--threads {args.threads}"] if args.threads != 2 else []))
+    probe_before = gemm_speeds(args.threads)
+    print(f"Machine before: {probe_text(probe_before, args.threads)}\n"
+          f"numpy_transformer's kernels: {kernels}\n", flush=True)
     print("| case | numpy_transformer (ms) | torch (ms) | ratio | rounds | target |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, (_, target) in load_cases().items():
@@ -201,8 +262,13 @@ def main(argv=None):
         goal = f"<= {target}" if target else ""
         print(f"| {name} | {ours * 1e3:.2f} | {theirs * 1e3:.2f} | {ratio:.2f}x | "
               f"{min(paired):.2f}-{max(paired):.2f} | {goal} |", flush=True)
-        rows.append({"case": name, "numpy_s": ours, "torch_s": theirs, "ratio": ratio,
-                     "round_ratios": paired, "target": target})
-    print(f"\nMachine after: {machine_line(args.threads)}", flush=True)
+        rows.append({"case": name, "recipe": RECIPE_OF.get(name), "numpy_s": ours,
+                     "torch_s": theirs, "ratio": ratio, "round_ratios": paired, "target": target})
+    probe_after = gemm_speeds(args.threads)
+    print(f"\nMachine after: {probe_text(probe_after, args.threads)}", flush=True)
+    if args.json or args.write:
+        record = {**record_of(command, args.threads, kernels, args.rounds),
+                  "probe_before": probe_before, "probe_after": probe_after, "rows": rows}
+        write_outputs(record, args.json, args.write)
     return rows
 

@@ -3,7 +3,7 @@
 Each case's NumPy side runs twice, in a process started in this tree and in one started in
 OTHER_TREE (so that each imports its own numpy_transformer and benchmark cases), the two taking
 turns as the libraries do in `benchmarks.layers`. The ratio is this tree / the other: below 1,
-this tree is faster. A change measured this way (stop 15's weight gradients on a second thread):
+this tree is faster. To measure the last commit's change:
 
     git worktree add ../before HEAD~1
     python -m benchmarks.versions ../before --filter "GPT train" --rounds 20

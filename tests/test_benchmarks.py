@@ -1,4 +1,5 @@
 """The benchmark harness: its machine probe and its turns (the timings themselves are not tests)."""
+import json
 import os
 import re
 import shutil
@@ -72,3 +73,30 @@ def test_our_side_runs_the_kernel_set_asked_for_after_the_clis_cpu_settings(tmp_
     with pytest.raises(RuntimeError, match="reference tuned=True"):
         harness._rounds("Linear 600x256->1024", rounds=1, threads=1, pause=0.0, sides=sides,
                         kernels="reference")
+
+
+def test_a_run_writes_its_json_and_its_own_block_of_the_performance_page(monkeypatch, tmp_path):
+    monkeypatch.setattr(harness, "ROUND_SECONDS", 0.0)
+    monkeypatch.setattr(harness, "gemm_speeds", lambda threads: [50.0, 99.0])
+    page = tmp_path / "performance.md"
+    page.write_text("# Performance\n\nWritten by hand.\n")
+    options = ["--filter", "Linear 600x256->1024", "--rounds", "1", "--threads", "1",
+               "--pause", "0", "--json", str(tmp_path / "layers.json"), "--write", str(page)]
+    harness.main(options)
+    harness.main(options)                               # the second run replaces its block
+    record = json.loads((tmp_path / "layers.json").read_text())
+    assert record["command"] == 'python -m benchmarks.layers --rounds 1 --filter "Linear 600x256->1024" --threads 1'
+    assert {"date", "commit", "machine", "numpy", "torch"} <= set(record)
+    assert record["probe_before"] == [50.0, 99.0] and len(record["rows"]) == 1
+    text = page.read_text()
+    assert text.startswith("# Performance\n\nWritten by hand.\n")
+    assert text.count("| Linear 600x256->1024 |") == 1
+    assert "GEMM probe before: 1024^3 float32 product: 50 GFLOP/s on 1 thread, 99 on 1" in text
+    assert f"commit `{record['commit']}`" in text
+
+
+def test_each_recipe_tagged_case_is_a_recipe():
+    from numpy_transformer.recipes import RECIPES
+    harness.load_cases()
+    tagged = {r for r in harness.RECIPE_OF.values() if r}
+    assert tagged <= set(RECIPES) and len(tagged) == 8

@@ -55,7 +55,7 @@ def _bert_step(lib, dropout):
     return step
 
 
-@case("BERT train step 6x50 d256 L6 h4 p0.1", target=1.0)
+@case("BERT train step 6x50 d256 L6 h4 p0.1", target=1.0, recipe="bert-quotes")
 def bert_train_step(lib):
     return _bert_step(lib, dropout=0.1)
 

@@ -4,7 +4,7 @@ import numpy as np
 from ..harness import case
 
 
-@case("GAN train step b64 28x28 w64 (D+G, Adam)", target=1.5)
+@case("GAN train step b64 28x28 w64 (D+G, Adam)", target=1.5, recipe="gan-mnist")
 def gan_step(lib):
     """Batch 64: G once, D on real and fake, D updated, D on fake again, back into G, G updated."""
     rng = np.random.default_rng(0)

@@ -42,6 +42,6 @@ def gpt_step(lib, **options):
     return step
 
 
-@case("GPT train step nanoGPT-cpu 4x128 B12 T64", target=1.0)
+@case("GPT train step nanoGPT-cpu 4x128 B12 T64", target=1.0, recipe="gpt-shakespeare")
 def gpt_nanogpt_cpu(lib):
     return gpt_step(lib)

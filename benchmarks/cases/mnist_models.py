@@ -37,11 +37,11 @@ def _training_step(lib, build, shape):
     return step
 
 
-@case("MLP 784-256-128-10 train step b64", target=1.1)
+@case("MLP 784-256-128-10 train step b64", target=1.1, recipe="mlp-mnist")
 def mlp_step(lib):
     return _training_step(lib, lambda nt: nt.models.MLP((784, 256, 128, 10)), (64, 784))
 
 
-@case("CNN mnist train step b64", target=1.5)
+@case("CNN mnist train step b64", target=1.5, recipe="cnn-mnist")
 def cnn_step(lib):
     return _training_step(lib, lambda nt: nt.models.CNN(dropout=0.0), (64, 1, 28, 28))

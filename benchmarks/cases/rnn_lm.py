@@ -12,7 +12,7 @@ def _batch():
     return tokens[:, :-1].copy(), tokens[:, 1:].copy()
 
 
-@case("RNN LM train step LSTM 256 V1388 B32 T32", target=1.5)
+@case("RNN LM train step LSTM 256 V1388 B32 T32", target=1.5, recipe="rnn-lm")
 def rnn_lm_step(lib):
     x, y = _batch()
     if lib == "numpy":

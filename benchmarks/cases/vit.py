@@ -42,7 +42,7 @@ def vit_patch4(lib):
     return _step(lib, 100, 4)
 
 
-@case("ViT train step b128 28x28 p7 d96 x6 h4 (vit-mnist)", target=1.0)
+@case("ViT train step b128 28x28 p7 d96 x6 h4 (vit-mnist)", target=1.0, recipe="vit-mnist")
 def vit_mnist(lib):
     """The vit-mnist recipe's model: 16 patch tokens + the class token, batch 128."""
     return _step(lib, 128, 7)

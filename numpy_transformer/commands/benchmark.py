@@ -17,6 +17,9 @@ def run(args) -> int:
         command += ["--filter", args.filter]
     if args.kernels:
         command += ["--kernels", args.kernels]
+    for option in ("json", "write"):
+        if getattr(args, option):
+            command += [f"--{option}", os.path.abspath(getattr(args, option))]
     return subprocess.call(command, cwd=root)
 
 
@@ -27,5 +30,8 @@ def register(subparsers) -> None:
     parser.add_argument("--rounds", type=int, default=5,
                         help="turns of each library per case, taken alternately")
     parser.add_argument("--root", help="the source checkout (default: the current folder)")
+    parser.add_argument("--json", metavar="FILE", help="also save the results as JSON")
+    parser.add_argument("--write", metavar="FILE",
+                        help="rewrite the table's block in a Markdown file (docs/performance.md)")
     add_kernels(parser)
     parser.set_defaults(run=run)

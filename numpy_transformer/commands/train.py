@@ -10,6 +10,8 @@ def run(args) -> int:
     from .. import kernels
     from ..random import manual_seed
     from ..recipes import get_recipe
+    from ..io import atomic_write, provenance
+    from ..kernels.cpu.threads import num_threads
     from ..train import Trainer, load_checkpoint
     recipe = get_recipe(args.recipe)
     out_dir = args.out or os.path.join("runs", recipe.name)
@@ -29,15 +31,17 @@ def run(args) -> int:
     print(f"training {recipe.name}: {size:,} parameters, {trainer.total_steps} steps of batch "
           f"{config.batch_size}, writing {out_dir}\n{kernels.describe()}", flush=True)
     trainer.fit(resume=args.resume)
-    result = {"step": trainer.step, "train_seconds": round(trainer.train_seconds, 2),
-              "wall_seconds": round(trainer.wall_seconds, 2)}
+    result = {"recipe": recipe.name, "step": trainer.step,
+              "train_seconds": round(trainer.train_seconds, 2),
+              "wall_seconds": round(trainer.wall_seconds, 2), "kernels": kernels.active(),
+              **provenance(threads=num_threads()), "config": dataclasses.asdict(config)}
     if setup.test_loader is not None:
         metrics = setup.task.evaluate(setup.test_loader)
         result.update({f"test_{k}": v for k, v in metrics.items()})
         shown = ", ".join(f"test {k} {v:.4f}" for k, v in metrics.items())
         print(f"done: {shown} after {trainer.step} steps ({trainer.train_seconds:.1f} s in training "
               f"steps, {trainer.wall_seconds / 60:.1f} min in all)")
-    with open(os.path.join(out_dir, "result.json"), "w") as handle:
+    with atomic_write(os.path.join(out_dir, "result.json"), "w") as handle:
         json.dump(result, handle, indent=1)
     return 0
 

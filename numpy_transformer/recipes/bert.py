@@ -154,7 +154,9 @@ def build(config: BertQuotesConfig, data_dir=None) -> Setup:
 
 
 register(Recipe("bert-quotes", "BERT (6 blocks, width 256) masked-LM on the quotes, word-level",
-                BertQuotesConfig, build))
+                BertQuotesConfig, build,
+                headline=lambda r: f"held-out masked-token loss {r['test_loss']:.2f}, "
+                                   f"accuracy {r['test_accuracy']:.1%}"))
 register_twin("bert-quotes", Twin(      # the twin cannot draw our dropout masks: both run without
     bert_to_torch, masked_lm_loss, evaluate_masked_lm, metrics=("loss", "accuracy"),
     prepare=lambda config: dataclasses.replace(config, dropout=0.0)))

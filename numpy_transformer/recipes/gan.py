@@ -195,4 +195,6 @@ def sample_images(task: GANTask, n: int, rng: np.random.Generator = None) -> np.
 
 
 register(Recipe("gan-mnist", "DCGAN drawing MNIST digits; sample grids per epoch (see gan-quality)",
-                GanMnistConfig, build, hooks={"sample_images": sample_images}))
+                GanMnistConfig, build, hooks={"sample_images": sample_images},
+                headline=lambda r: f"mean top-class probability {r['mean_top_probability']:.3f}, "
+                                   f"smallest class {r['min_class_share']:.1%} (gan-quality)"))

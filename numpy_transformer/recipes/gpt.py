@@ -192,10 +192,12 @@ def _gpt_to_torch(model):
 register(Recipe("gpt-shakespeare", "character-level GPT (4 layers, 128 wide) on tiny-shakespeare, "
                 "nanoGPT's CPU run (val loss ~1.89)", GPTShakespeareConfig,
                 lambda config, data_dir=None: build_gpt(config, data_dir, char_data),
-                hooks={"generate": generate}))
+                hooks={"generate": generate},
+                headline=lambda r: f"val loss {r['test_loss']:.3f} (whole validation split)"))
 register(Recipe("gpt-shakespeare-bpe", "GPT (4 layers, 128 wide) on tiny-shakespeare in GPT-2 "
                 "tokens (vocabulary restricted to the ~11k that occur)", GPTShakespeareBPEConfig,
                 lambda config, data_dir=None: build_gpt(config, data_dir, bpe_data),
-                hooks={"generate": generate}))
+                hooks={"generate": generate},
+                headline=lambda r: f"val loss {r['test_loss']:.3f} per GPT-2 token"))
 for _name in ("gpt-shakespeare", "gpt-shakespeare-bpe"):
     register_twin(_name, language_model_twin(_gpt_to_torch))

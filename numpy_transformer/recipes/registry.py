@@ -29,6 +29,11 @@ class Setup:
     notes: dict = field(default_factory=dict)
 
 
+def accuracy_headline(result: dict) -> str:
+    """A classifier's headline: its test accuracy."""
+    return f"{result['test_accuracy']:.2%} test accuracy"
+
+
 @dataclass
 class Recipe:
     name: str
@@ -36,6 +41,7 @@ class Recipe:
     config: type                              # a dataclass with every default
     build: Callable[[Any, Any], Setup]        # build(config, data_dir) -> Setup
     hooks: dict = field(default_factory=dict)  # extra abilities by name, e.g. "generate", "attention"
+    headline: Callable[[dict], str] = accuracy_headline   # a run's result.json -> its one figure
 
     def make_config(self, **overrides):
         """The default config with `overrides`; unknown keys are errors."""

@@ -135,4 +135,5 @@ def generate(setup, prompt: str, max_new_tokens: int, temperature: float = 1.0, 
 
 
 register(Recipe("rnn-lm", "word-level LSTM language model on the quotes (held-out perplexity; "
-                "generate)", RNNLMConfig, build, hooks={"generate": generate}))
+                "generate)", RNNLMConfig, build, hooks={"generate": generate},
+                headline=lambda r: f"held-out perplexity {r['test_perplexity']:.1f}"))

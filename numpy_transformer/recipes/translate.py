@@ -285,6 +285,14 @@ def attention_hook(setup, out, count=None, text=None, data_dir=None):
     return plot_translation_attention(setup.task, sources, out)
 
 
+def bleu_headline(result: dict) -> str:
+    """Test BLEU, greedy and with the beam when the run searched one."""
+    beams = [(k, v) for k, v in result.items() if k.startswith("test_bleu_beam")]
+    figures = [f"test BLEU {100 * result['test_bleu']:.1f} greedy"]
+    figures += [f"{100 * v:.1f} beam {k[len('test_bleu_beam'):]}" for k, v in beams]
+    return ", ".join(figures)
+
+
 register(Recipe("translate-multi30k",
                 "Transformer 3+3 layers, German -> English on Multi30k (target BLEU >= 30)",
-                TranslateConfig, build, hooks={"attention": attention_hook}))
+                TranslateConfig, build, hooks={"attention": attention_hook}, headline=bleu_headline))
