@@ -233,6 +233,8 @@ def main(argv=None):
                         "date, commit, machine and GEMM probe, as JSON")
     parser.add_argument("--write", metavar="FILE", help="rewrite this table's block (named by the "
                         "command) in a Markdown file, e.g. docs/performance.md")
+    parser.add_argument("--from-json", metavar="FILE", help="time nothing: write the tables of a "
+                        "saved --json record (with --write)")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--lib", help=argparse.SUPPRESS)
     parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
@@ -241,6 +243,11 @@ def main(argv=None):
         return _probe_child()
     if args.serve:
         return _serve(args.serve, args.lib)
+    if args.from_json:
+        with open(args.from_json) as handle:
+            record = json.load(handle)
+        write_outputs(record, markdown_path=args.write)
+        return record["rows"]
     rows = []
     kernels = args.kernels or os.environ.get("NT_KERNELS") or "fast"
     command = " ".join(["python -m benchmarks.layers", f"--rounds {args.rounds}"]

@@ -158,8 +158,8 @@ class Transformer(nn.Module):
 
     def attention_maps(self, src, tgt):
         """Per-head attention weights of one pass over (src [N, S], tgt [N, T]), in eval mode:
-        {"encoder": [layer][N, H, S, S], "decoder": [layer][N, H, T, T] (causal),
-        "cross": [layer][N, H, T, S]}, and "logits" [N, T, V] (equal to forward's)."""
+        `{"encoder": [layer][N, H, S, S], "decoder": [layer][N, H, T, T] (causal),
+        "cross": [layer][N, H, T, S]}`, and `"logits" [N, T, V]` (equal to forward's)."""
         was_training = self.training
         self.eval()
         try:
