@@ -6,16 +6,19 @@
                                       scalars and param groups, scheduler state
 
 Written to a temporary file and renamed, so a crash leaves the previous checkpoint whole;
-loading parses JSON and copies bytes, so it never executes code.
+loading parses JSON and copies bytes, so it never executes code. The file carries its sha256
+(io/safetensors.py): a changed byte anywhere is refused as damaged, never loaded as other weights.
 """
 import json
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..io import SafetensorsError, load_file, read_metadata, save_file
 
-FORMAT = "numpy_transformer.checkpoint/1"
+FORMAT = "numpy_transformer.checkpoint/2"            # /2: with the file's sha256
+UNVERIFIED_FORMATS = ("numpy_transformer.checkpoint/1",)  # written before the sha256: still load
 KEY = "numpy_transformer"
 
 
@@ -61,22 +64,39 @@ def save_checkpoint(path, modules: dict, optimizers: dict = None, state: dict = 
 
 
 def load_checkpoint(path) -> Checkpoint:
-    """Read a checkpoint written by `save_checkpoint`; damaged or foreign files raise CheckpointError."""
+    """Read a checkpoint written by `save_checkpoint`; a damaged or foreign file raises
+    CheckpointError ("checkpoint PATH is damaged: ...")."""
     try:
-        meta_text = read_metadata(path).get(KEY)
-        tensors = load_file(path)
-    except SafetensorsError as error:
-        raise CheckpointError(f"cannot read checkpoint {path}: {error}") from None
+        metadata = read_metadata(path)
+        if KEY not in metadata:
+            raise CheckpointError(f"checkpoint {path} is damaged: it has no numpy_transformer "
+                                  "state (a safetensors file, but not a numpy_transformer "
+                                  "checkpoint?)")
+        meta = json.loads(metadata[KEY])
+        fmt = meta.get("format")
+        if fmt != FORMAT and fmt not in UNVERIFIED_FORMATS:
+            raise ValueError(f"unknown checkpoint format {fmt!r}")
+        tensors = load_file(path, require_checksum=fmt == FORMAT)
+        checkpoint = _split(meta, tensors)
     except FileNotFoundError:
         raise CheckpointError(f"no checkpoint at {path}") from None
-    if meta_text is None:
-        raise CheckpointError(f"{path} is a safetensors file but not a numpy_transformer checkpoint")
-    meta = json.loads(meta_text)
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: unknown checkpoint format {meta.get('format')!r}")
+    except CheckpointError:
+        raise
+    except (SafetensorsError, KeyError, ValueError, TypeError, AttributeError) as error:
+        reason = str(error).removeprefix(f"{path}: ")
+        if isinstance(error, KeyError):
+            reason = f"its state has no entry {error}"
+        raise CheckpointError(f"checkpoint {path} is damaged: {reason}") from None
+    if fmt != FORMAT:
+        warnings.warn(f"checkpoint {path} was written before checkpoints carried a checksum "
+                      f"({fmt}): loaded without verifying its bytes", stacklevel=2)
+    return checkpoint
+
+
+def _split(meta: dict, tensors: dict) -> Checkpoint:
+    """The arrays by owner: model.<module>.<key> and optim.<optimizer>.<index>.<key>."""
     checkpoint = Checkpoint(state=meta)
-    optim_meta = meta.pop("optimizers")
-    for name, info in optim_meta.items():
+    for name, info in meta.pop("optimizers").items():
         state = {int(i): dict(v) for i, v in info["scalars"].items()}
         checkpoint.optimizers[name] = {"state": state, "param_groups": info["param_groups"]}
     for key, array in tensors.items():
@@ -87,7 +107,7 @@ def load_checkpoint(path) -> Checkpoint:
             index, entry = rest.split(".", 1)
             checkpoint.optimizers[name]["state"].setdefault(int(index), {})[entry] = array
         else:
-            raise CheckpointError(f"{path}: unexpected tensor {key!r}")
+            raise ValueError(f"unexpected tensor {key!r}")
     return checkpoint
 
 

@@ -47,9 +47,11 @@ def test_reference_files_load_in_ours(tmp_path_factory, tensors):
         np.testing.assert_array_equal(ours[name], array)
 
 
-def _saved(tmp_path):
+def _saved(tmp_path, checksum=False):
+    """A small file; without our checksum, as another writer's, so the structural checks speak."""
     path = tmp_path / "w.safetensors"
-    save_file({"a": np.arange(10, dtype=np.float32), "b": np.ones((2, 2))}, path)
+    save_file({"a": np.arange(10, dtype=np.float32), "b": np.ones((2, 2))}, path,
+              checksum=checksum)
     return path
 
 
@@ -109,3 +111,22 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
             raise RuntimeError("crash")
     assert path.read_bytes() == b"old"
     assert list(tmp_path.iterdir()) == [path]
+
+
+def test_a_changed_byte_anywhere_in_our_file_is_found(tmp_path):
+    path = _saved(tmp_path, checksum=True)
+    original = path.read_bytes()
+    rng = np.random.default_rng(0)
+    for position in rng.choice(len(original), size=60, replace=False):
+        damaged = bytearray(original)
+        damaged[position] ^= 1 << int(rng.integers(8))
+        path.write_bytes(bytes(damaged))
+        with pytest.raises(SafetensorsError):
+            load_file(path, require_checksum=True)
+
+
+def test_the_checksum_is_ours_and_not_the_callers_metadata(tmp_path):
+    path = tmp_path / "w.safetensors"
+    save_file({"a": np.ones(3)}, path, metadata={"step": "3"})
+    assert read_metadata(path) == {"step": "3"}
+    assert b"numpy_transformer.sha256" in path.read_bytes()

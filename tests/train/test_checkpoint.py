@@ -1,4 +1,6 @@
 """Checkpoints hold weights, optimizer state and JSON state; damage is a clear error."""
+import json
+
 import numpy as np
 import pytest
 
@@ -60,3 +62,46 @@ def test_a_foreign_safetensors_file_is_not_a_checkpoint(tmp_path):
         load_checkpoint(path)
     with pytest.raises(CheckpointError, match="no checkpoint"):
         load_checkpoint(tmp_path / "missing.safetensors")
+
+
+def test_a_changed_byte_or_a_cut_anywhere_is_refused_as_damaged(tmp_path, rng):
+    """Hundreds of seeded byte flips and truncations: each one is refused with the damaged
+    message, and none ends in another exception or loads as other weights."""
+    model, optimizer = _trained_pair(rng)
+    path = tmp_path / "ckpt.safetensors"
+    save_checkpoint(path, {"model": model}, {"optimizer": optimizer}, {"step": 3, "note": "é"})
+    original = path.read_bytes()
+    fuzz = np.random.default_rng(0)
+    damaged_files = []
+    for _ in range(300):
+        damaged = bytearray(original)
+        position = int(fuzz.integers(len(original)))
+        damaged[position] ^= 1 << int(fuzz.integers(8))
+        damaged_files.append(bytes(damaged))
+    damaged_files += [original[:int(n)] for n in fuzz.integers(0, len(original), 100)]
+    for data in damaged_files:
+        path.write_bytes(data)
+        with pytest.raises(CheckpointError, match=f"checkpoint {path} is damaged: "):
+            load_checkpoint(path)
+
+
+def test_a_checkpoint_written_before_the_checksum_loads_with_a_note(tmp_path, rng):
+    from numpy_transformer.train import checkpoint as format_module
+    model, optimizer = _trained_pair(rng)
+    path = tmp_path / "old.safetensors"
+    meta = {"format": "numpy_transformer.checkpoint/1", "optimizers": {}, "step": 7}
+    nt.io.save_file({f"model.model.{k}": v for k, v in model.state_dict().items()}, path,
+                    metadata={format_module.KEY: json.dumps(meta)}, checksum=False)
+    with pytest.warns(UserWarning, match="before checkpoints carried a checksum"):
+        loaded = load_checkpoint(path)
+    assert loaded.state["step"] == 7
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(loaded.modules["model"][key], value)
+
+
+def test_files_in_a_run_get_the_usual_mode(tmp_path, rng):
+    model, _ = _trained_pair(rng)
+    path = tmp_path / "ckpt.safetensors"
+    save_checkpoint(path, {"model": model})
+    (tmp_path / "plain.txt").write_text("x")
+    assert path.stat().st_mode & 0o777 == (tmp_path / "plain.txt").stat().st_mode & 0o777
