@@ -1,30 +1,62 @@
-"""`numpy-transformer`: train, evaluate, compare and list recipes (and more: see --help)."""
+"""`numpy-transformer`: train, evaluate, compare and list recipes (and more: see --help).
+
+A user's mistake ends in one line naming the option or file and what is wrong, never in a
+traceback: exit code 2 for usage errors, 1 for the rest (NT_DEBUG=1 shows the traceback)."""
 import argparse
+import os
 import sys
 
 from . import kernels
 from .commands import register_all
+from .commands._options import UsageError, check_data_dir
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help with each option's default where it has one worth saying."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if (action.option_strings and action.default not in (None, False, argparse.SUPPRESS)
+                and "default" not in text and "%(default)" not in text):
+            text += " (default: %(default)s)"
+        return text
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="numpy-transformer", description=__doc__)
-    register_all(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    parser = argparse.ArgumentParser(prog="numpy-transformer", description=__doc__.split("\n")[0],
+                                     formatter_class=HelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    register_all(commands)
+    for sub in commands.choices.values():
+        sub.formatter_class = HelpFormatter
     return parser
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     problem = kernels.environment_problem()
     if problem:                         # a misspelt NT_KERNELS: refuse rather than guess
         print(f"numpy-transformer: {problem}", file=sys.stderr)
         return 2
     kernels.tune_cpu()                  # the process-wide CPU settings: the CLI opts in
     try:
+        check_data_dir(args)
         with kernels.using(getattr(args, "kernels", None) or kernels.active()):
             return args.run(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except UsageError as error:
+        print(f"numpy-transformer {args.command}: error: {error} "
+              f"(numpy-transformer {args.command} --help)", file=sys.stderr)
+        return 2
+    except (ValueError, KeyError, OSError) as error:
+        if os.environ.get("NT_DEBUG"):
+            raise
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"numpy-transformer {args.command}: error: {message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

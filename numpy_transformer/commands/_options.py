@@ -1,4 +1,5 @@
 """What several subcommands share: recipe options and loading a trained run."""
+import argparse
 import dataclasses
 import json
 import os
@@ -7,17 +8,54 @@ import typing
 CHECKPOINT_FILE = "checkpoint.safetensors"
 
 
+class UsageError(Exception):
+    """A command-line value that cannot be used: the CLI prints it with the usage, exit code 2."""
+
+
+class RecipeHelp(argparse.Action):
+    """-h/--help that, after RECIPE, also lists that recipe's own options."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.print_help()
+        name = getattr(namespace, "recipe", None)
+        if name:
+            from ..recipes import RECIPES
+            if name in RECIPES:
+                print(f"\n{recipe_options(RECIPES[name])}")
+        parser.exit()
+
+
+def recipe_options(recipe) -> str:
+    """A recipe's options, `--set KEY=VALUE` each, with their types and defaults."""
+    fields = dataclasses.fields(recipe.config)
+    defaults = recipe.make_config()
+    width = max(len(f.name) for f in fields)
+    lines = [f"options of {recipe.name} (--set KEY=VALUE; the common ones also as --KEY):"]
+    for f in fields:
+        kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+        lines.append(f"  {f.name:<{width}}  {kind:<5}  default {getattr(defaults, f.name)!r}")
+    return "\n".join(lines)
+
+
 def add_recipe_options(parser) -> None:
     """RECIPE plus the options every recipe has and `--set KEY=VALUE` for the rest."""
-    parser.add_argument("recipe")
-    parser.add_argument("--epochs", type=float)
-    parser.add_argument("--steps", type=int)
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--lr", type=float)
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--eval-every", type=int)
-    parser.add_argument("--checkpoint-every", type=int)
-    parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="any other recipe option")
+    parser.add_argument("-h", "--help", action=RecipeHelp,
+                        help="show this help (after RECIPE: with the recipe's own options)")
+    parser.add_argument("recipe", help="a recipe name (numpy-transformer list)")
+    common = "the recipe's default: see RECIPE --help"
+    parser.add_argument("--epochs", type=float, help=f"epochs to train ({common})")
+    parser.add_argument("--steps", type=int, help="steps to train, instead of epochs")
+    parser.add_argument("--batch-size", type=int, help=f"examples per step ({common})")
+    parser.add_argument("--lr", type=float, help=f"the (peak) learning rate ({common})")
+    parser.add_argument("--seed", type=int, help="seed of the weights, the batches and dropout (0)")
+    parser.add_argument("--eval-every", type=int, help="steps between evaluations (once an epoch)")
+    parser.add_argument("--checkpoint-every", type=int,
+                        help="steps between checkpoints (at each evaluation)")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE",
+                        help="any other recipe option (RECIPE --help lists them)")
     add_data_dir(parser)
     add_kernels(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -38,7 +76,11 @@ def _coerce(field, text: str):
     kind = field.type if not isinstance(field.type, str) else eval(field.type, vars(typing))
     if typing.get_origin(kind) is typing.Union:
         kind = next(a for a in typing.get_args(kind) if a is not type(None))
+    if text.lower() in ("none", "null") and field.default is None:
+        return None
     if kind is bool:
+        if text.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            raise ValueError(text)
         return text.lower() in ("1", "true", "yes", "on")
     if kind in (int, float, str):
         return kind(text)
@@ -46,21 +88,54 @@ def _coerce(field, text: str):
 
 
 def config_overrides(recipe, args) -> dict:
-    """The options given on the command line, as config fields (unknown `--set` keys exit)."""
+    """The options given on the command line, as config fields (a bad `--set` is a UsageError)."""
     values = {"epochs": args.epochs, "steps": args.steps, "batch_size": args.batch_size,
               "lr": args.lr, "seed": args.seed, "eval_every": args.eval_every,
               "checkpoint_every": args.checkpoint_every}
     fields = {f.name: f for f in dataclasses.fields(recipe.config)}
     for item in args.set or []:
-        key, _, text = item.partition("=")
+        key, equals, text = item.partition("=")
         key = key.replace("-", "_")
+        if not equals:
+            raise UsageError(f"--set {item}: give KEY=VALUE")
         if key not in fields:
-            raise SystemExit(f"recipe '{recipe.name}' has no option '{key}'; options: {sorted(fields)}")
-        values[key] = _coerce(fields[key], text)
+            raise UsageError(f"--set {item}: recipe '{recipe.name}' has no option '{key}'; "
+                             f"its options: {', '.join(sorted(fields))}")
+        try:
+            values[key] = _coerce(fields[key], text)
+        except ValueError:
+            raise UsageError(f"--set {item}: {key} takes a value of type {_type_name(fields[key])}, "
+                             f"got {text!r}") from None
     values = {k: v for k, v in values.items() if v is not None}
     if "steps" in values:
         values["epochs"] = None   # a step count replaces the default number of epochs
     return values
+
+
+def _type_name(field) -> str:
+    return field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
+
+
+def recipe_and_config(args, saved: dict = None):
+    """(recipe, config) from RECIPE and the options, over a resumed run's `saved` config; a value
+    no training can run with is a UsageError naming it."""
+    from ..recipes import RECIPES
+    if args.recipe not in RECIPES:
+        raise UsageError(f"unknown recipe '{args.recipe}'; the recipes: {', '.join(sorted(RECIPES))}")
+    recipe = RECIPES[args.recipe]
+    overrides = {**(saved or {}), **config_overrides(recipe, args)}
+    try:
+        return recipe, recipe.make_config(**overrides)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def check_data_dir(args) -> None:
+    """A --data-dir that does not exist is a mistake: say so before anything is created."""
+    data_dir = getattr(args, "data_dir", None)
+    if data_dir is not None and not os.path.isdir(os.path.expanduser(data_dir)):
+        raise UsageError(f"--data-dir {data_dir}: no such folder (give the folder that holds "
+                         "mnist/, text/, ... or leave it out to use the cache)")
 
 
 def checkpoint_path(path) -> str:

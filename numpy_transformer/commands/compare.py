@@ -28,6 +28,7 @@ def run(args) -> int:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("compare", help="train a recipe and its PyTorch twin side by side")
+    parser = subparsers.add_parser("compare", help="train a recipe and its PyTorch twin side by side",
+                                   add_help=False)
     add_recipe_options(parser)
     parser.set_defaults(run=run)

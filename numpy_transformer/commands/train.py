@@ -3,23 +3,22 @@ import dataclasses
 import json
 import os
 
-from ._options import CHECKPOINT_FILE, add_recipe_options, config_overrides
+from ._options import (CHECKPOINT_FILE, UsageError, add_recipe_options, recipe_and_config)
+
+RUN_FILES = (CHECKPOINT_FILE, "log.jsonl", "result.json")   # what makes a folder a run
 
 
 def run(args) -> int:
     from .. import kernels
-    from ..random import manual_seed
-    from ..recipes import get_recipe
     from ..io import atomic_write, provenance
     from ..kernels.cpu.threads import num_threads
-    from ..train import Trainer, load_checkpoint
-    recipe = get_recipe(args.recipe)
-    out_dir = args.out or os.path.join("runs", recipe.name)
-    overrides = config_overrides(recipe, args)
-    if args.resume:
-        saved = load_checkpoint(os.path.join(out_dir, CHECKPOINT_FILE)).state["config"]
-        overrides = {**saved, **overrides}
-    config = recipe.make_config(**overrides)
+    from ..random import manual_seed
+    from ..train import Trainer
+    out_dir = args.out or os.path.join("runs", args.recipe)
+    saved = resumed_config(args, out_dir) if args.resume else None
+    recipe, config = recipe_and_config(args, saved)
+    if not args.resume:
+        make_room(out_dir, args.force)
     manual_seed(config.seed)
     setup = recipe.build(config, args.data_dir)
     trainer = Trainer(setup.task, setup.train_loader, setup.eval_loader, epochs=config.epochs,
@@ -46,9 +45,38 @@ def run(args) -> int:
     return 0
 
 
+def resumed_config(args, out_dir: str) -> dict:
+    """The config of the run to continue in `out_dir`, which must be a run of this recipe."""
+    from ..train import load_checkpoint
+    path = os.path.join(out_dir, CHECKPOINT_FILE)
+    if not os.path.exists(path):
+        raise UsageError(f"--resume: there is no run to continue in {out_dir} (no {CHECKPOINT_FILE}); "
+                         "train without --resume first, or give --out the run's folder")
+    state = load_checkpoint(path).state
+    if state.get("recipe") != args.recipe:
+        raise UsageError(f"--resume: {out_dir} holds a run of '{state.get('recipe')}', not of "
+                         f"'{args.recipe}'; resume it as {state.get('recipe')} or give --out "
+                         "another folder")
+    return state["config"]
+
+
+def make_room(out_dir: str, force: bool) -> None:
+    """Refuse to train over a run unless forced; forced, keep its files as *.bak."""
+    present = [name for name in RUN_FILES if os.path.exists(os.path.join(out_dir, name))]
+    if present and not force:
+        raise UsageError(f"{out_dir} holds a run ({', '.join(present)}): give --resume to continue "
+                         "it, --force to start again (its files are kept as *.bak), or --out "
+                         "another folder")
+    for name in present:
+        os.replace(os.path.join(out_dir, name), os.path.join(out_dir, name + ".bak"))
+
+
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("train", help="train a recipe")
+    parser = subparsers.add_parser("train", help="train a recipe", add_help=False)
     add_recipe_options(parser)
     parser.add_argument("--out", help="output folder (default: runs/RECIPE)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.safetensors")
+    parser.add_argument("--force", action="store_true",
+                        help="train into OUT even if it holds a run; its checkpoint, log and "
+                             "result are kept as *.bak (the previous .bak is replaced)")
     parser.set_defaults(run=run)

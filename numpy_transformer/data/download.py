@@ -54,6 +54,8 @@ def fetch(name: str, data_dir=None, *, url: str | None = None, timeout: float = 
     if path.exists():
         _verify_present(path, root, known)
         return path
+    if data_dir is not None or os.environ.get(DATA_DIR_ENV):
+        _refuse_a_folder_one_level_off(root, known)
     url = url or known.url
     if url is None:
         raise DownloadError(f"{known.path} is not in {root} and has no download address; get it from "
@@ -61,6 +63,23 @@ def fetch(name: str, data_dir=None, *, url: str | None = None, timeout: float = 
                             f"(or data_dir=) to a folder that holds {known.path}")
     _download(url, path, root, known, timeout)
     return path
+
+
+def _refuse_a_folder_one_level_off(root: Path, known: KnownFile) -> None:
+    """A data folder given one level too high or too low: say where the file was expected and
+    which folder to give instead (rather than download beside it)."""
+    first, _, rest = known.path.partition("/")
+    candidates = [(root.parent, root.parent / known.path)]
+    if root.name == first:
+        candidates.append((root.parent, root / rest))
+    if root.is_dir():
+        subfolders = sorted(p for p in root.iterdir() if p.is_dir())[:100]
+        candidates += [(sub, sub / known.path) for sub in subfolders]
+    for folder, found in candidates:
+        if found.is_file():
+            raise DownloadError(f"{known.path} was expected at {root / known.path}, but it is at "
+                                f"{found}: give {folder} as the data folder (--data-dir or "
+                                f"{DATA_DIR_ENV})")
 
 
 def _known(name: str) -> KnownFile:

@@ -39,3 +39,10 @@ def check_dim(module, x, axis: int, size: int, name: str = "input", what: str = 
         what = what or where
         raise ValueError(f"{module._describe()} expects {name} with {what} {size}, "
                          f"got shape {tuple(x.shape)}")
+
+
+def check_sizes(owner: str, **sizes) -> None:
+    """Each size a whole number >= 1: `Linear(0, 3)` is refused naming the class and argument."""
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}")

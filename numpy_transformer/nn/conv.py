@@ -1,7 +1,7 @@
 """Conv2d and ConvTranspose2d, with PyTorch's arguments, defaults and state-dict keys."""
 from ..kernels import ops
 from . import init
-from ._checks import check_float, check_ndim
+from ._checks import check_float, check_ndim, check_sizes
 from .functional.windows import pair as _pair, resolve_padding
 from .module import Module
 from .parameter import Parameter
@@ -16,6 +16,7 @@ class _ConvNd(Module):
                  bias, padding_mode, weight_shape, dtype):
         super().__init__()
         name = type(self).__name__
+        check_sizes(name, in_channels=in_channels, out_channels=out_channels)
         if groups <= 0 or in_channels % groups or out_channels % groups:
             raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) "
                              f"must be divisible by groups ({groups})")

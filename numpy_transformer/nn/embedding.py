@@ -3,7 +3,7 @@ import numpy as np
 
 from ..kernels import ops
 from . import init
-from ._checks import check_int
+from ._checks import check_int, check_sizes
 from .module import Module
 from .parameter import Parameter
 
@@ -20,6 +20,7 @@ class Embedding(Module):
                  norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False,
                  _weight=None, _freeze: bool = False, dtype=None):
         super().__init__()
+        check_sizes("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         if max_norm is not None:
             raise NotImplementedError("Embedding(max_norm=...) (renormalising rows in forward) "
                                       "is not implemented")

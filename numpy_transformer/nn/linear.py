@@ -1,7 +1,7 @@
 """Linear (y = x W^T + b) and Identity."""
 from ..kernels import ops
 from . import init
-from ._checks import check_dim, check_float
+from ._checks import check_dim, check_float, check_sizes
 from .module import Module
 from .parameter import Parameter
 
@@ -15,6 +15,7 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None):
         super().__init__()
+        check_sizes("Linear", in_features=in_features, out_features=out_features)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(init.empty((out_features, in_features), dtype))
         self.register_parameter("bias", Parameter(init.empty(out_features, dtype)) if bias else None)

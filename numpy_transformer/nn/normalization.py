@@ -3,7 +3,7 @@ import numpy as np
 
 from ..kernels import ops
 from . import init
-from ._checks import check_float, check_ndim
+from ._checks import check_float, check_ndim, check_sizes
 from .module import Module
 from .parameter import Parameter
 
@@ -18,6 +18,8 @@ class LayerNorm(Module):
         super().__init__()
         if isinstance(normalized_shape, (int, np.integer)):
             normalized_shape = (normalized_shape,)
+        for size in normalized_shape:
+            check_sizes("LayerNorm", normalized_shape=size)
         self.normalized_shape = tuple(int(n) for n in normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         self.register_parameter("weight", Parameter(init.empty(self.normalized_shape, dtype))
@@ -62,6 +64,7 @@ class _BatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum=0.1, affine: bool = True,
                  track_running_stats: bool = True, dtype=None, *, bias: bool = True):
         super().__init__()
+        check_sizes(type(self).__name__, num_features=num_features)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.register_parameter("weight", Parameter(init.empty(num_features, dtype)) if affine else None)

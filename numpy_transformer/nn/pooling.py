@@ -1,6 +1,6 @@
 """MaxPool2d and AvgPool2d, with PyTorch's arguments and defaults (stride = kernel_size)."""
 from ..kernels import ops
-from ._checks import check_float, check_ndim
+from ._checks import check_float, check_ndim, check_sizes
 from .functional.pooling import pool_output_size
 from .functional.windows import pair as _pair
 from .module import Module
@@ -13,6 +13,10 @@ class _Pool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False):
         super().__init__()
+        for name, value in (("kernel_size", kernel_size), ("stride", stride)):
+            for size in (value if isinstance(value, (tuple, list)) else (value,)):
+                if size is not None:
+                    check_sizes(type(self).__name__, **{name: size})
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding, self.ceil_mode = padding, ceil_mode

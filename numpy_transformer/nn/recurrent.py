@@ -13,7 +13,7 @@ import numpy as np
 from ..random import default_generator
 from ..kernels import ops
 from . import init
-from ._checks import check_dim, check_float, check_ndim
+from ._checks import check_dim, check_float, check_ndim, check_sizes
 from .module import Module
 from .parameter import Parameter
 
@@ -60,10 +60,8 @@ class RNNBase(Module):
             warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
                           f"non-zero dropout expects num_layers greater than 1, but got "
                           f"dropout={dropout} and num_layers={num_layers}", UserWarning)
-        for name, value in (("input_size", input_size), ("hidden_size", hidden_size),
-                            ("num_layers", num_layers)):
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_sizes(type(self).__name__, input_size=input_size, hidden_size=hidden_size,
+                    num_layers=num_layers)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional = bidirectional
@@ -332,6 +330,7 @@ class RNNCellBase(Module):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=None):
         super().__init__()
+        check_sizes(type(self).__name__, input_size=input_size, hidden_size=hidden_size)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         rows = self._gates * hidden_size
         self.weight_ih = Parameter(init.empty((rows, input_size), dtype))

@@ -1,9 +1,20 @@
 """The recipe registry: a name, a one-line description, a config dataclass and a builder."""
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 RECIPES = {}
+
+
+def _positive_number(value):
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return None if ok and value > 0 else "a finite number > 0"
+
+
+def _count(value):
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    return None if ok else "a whole number >= 1"
 
 
 @dataclass
@@ -17,6 +28,21 @@ class TrainingConfig:
     eval_every: int = None        # steps between evaluations (default: once per epoch)
     log_every: int = 10           # steps between train-metric log lines
     checkpoint_every: int = None  # steps between checkpoints (default: at each evaluation)
+
+    def __post_init__(self):
+        """Refuse values no training can run with, naming the option."""
+        name = type(self).__name__
+        if (self.epochs is None) == (self.steps is None):
+            raise ValueError(f"{name}: set one of epochs and steps, got epochs={self.epochs}, "
+                             f"steps={self.steps}")
+        checks = [("epochs", self.epochs, _positive_number), ("steps", self.steps, _count),
+                  ("batch_size", self.batch_size, _count), ("lr", self.lr, _positive_number),
+                  ("eval_every", self.eval_every, _count), ("log_every", self.log_every, _count),
+                  ("checkpoint_every", self.checkpoint_every, _count)]
+        for option, value, check in checks:
+            problem = None if value is None else check(value)
+            if problem:
+                raise ValueError(f"{name}: {option} must be {problem}, got {value!r}")
 
 
 @dataclass
@@ -44,11 +70,14 @@ class Recipe:
     headline: Callable[[dict], str] = accuracy_headline   # a run's result.json -> its one figure
 
     def make_config(self, **overrides):
-        """The default config with `overrides`; unknown keys are errors."""
+        """The default config with `overrides`; unknown keys are errors. A step count given
+        without epochs replaces the default number of epochs."""
         names = {f.name for f in dataclasses.fields(self.config)}
         unknown = sorted(k for k in overrides if k not in names)
         if unknown:
             raise ValueError(f"recipe '{self.name}' has no option(s) {unknown}; it has {sorted(names)}")
+        if overrides.get("steps") is not None and "epochs" not in overrides:
+            overrides["epochs"] = None
         return self.config(**overrides)
 
 

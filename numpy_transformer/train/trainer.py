@@ -1,5 +1,6 @@
 """The training loop: steps, periodic evaluation, JSON-lines log, curves, checkpoints, exact resume."""
 import math
+import numbers
 import os
 import sys
 import time
@@ -83,9 +84,13 @@ class Trainer:
         while self.step < self.total_steps:
             for batch in self.train_loader:
                 started = time.perf_counter()
-                metrics = self.task.train_step(batch)
+                try:
+                    metrics = self.task.train_step(batch)
+                except FloatingPointError as error:       # a loss layer saw NaN or inf
+                    metrics = {"loss": math.nan, "error": str(error)}
                 self.train_seconds += time.perf_counter() - started
                 self.step += 1
+                self._stop_unless_finite(metrics, bar)
                 for key, value in metrics.items():
                     sums[key] = sums.get(key, 0.0) + value
                 count += 1
@@ -114,6 +119,22 @@ class Trainer:
         self.wall_seconds += time.perf_counter() - self._fit_started
         return last
 
+    def _stop_unless_finite(self, metrics: dict, bar) -> None:
+        """A NaN or infinite loss ends training: nothing more is saved over the last good
+        checkpoint."""
+        bad = {k: v for k, v in metrics.items()
+               if isinstance(v, numbers.Real) and not math.isfinite(v)}
+        if not bad:
+            return
+        what = metrics.get("error") or ", ".join(f"{k} is {v}" for k, v in bad.items())
+        if bar is not None:
+            bar.close()
+        kept = (f"the last good checkpoint, {self.checkpoint_path()}, is kept"
+                if self.out_dir and os.path.exists(self.checkpoint_path()) else "no checkpoint was written")
+        raise NonFiniteLossError(
+            f"training stopped at step {self.step}: {what}; "
+            f"{kept}. A lower learning rate (--lr) or gradient clipping usually helps")
+
     def _record(self, log, record: dict) -> dict:
         record = {"step": self.step, "epoch": round(self.step / len(self.train_loader), 4),
                   "seconds": round(self.train_seconds, 3), **record}
@@ -133,8 +154,12 @@ class Trainer:
             plot_log(os.path.join(self.out_dir, LOG), os.path.join(self.out_dir, CURVES))
 
 
+class NonFiniteLossError(ValueError):
+    """The training loss became NaN or infinite."""
+
+
 def _progress_bar(total, initial, enabled):
-    if not enabled:
+    if not enabled or not sys.stderr.isatty():     # a log file gets the epoch lines only
         return None
     from tqdm import tqdm
     return tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True, file=sys.stderr)

@@ -7,6 +7,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 import numpy_transformer as nt
 from numpy_transformer.recipes import get_recipe
@@ -79,3 +80,51 @@ def test_sigkilled_run_resumed_matches_an_uninterrupted_run(tmp_path):
         np.testing.assert_array_equal(straight[name], resumed[name], err_msg=name)
     steps_logged = [json.loads(line)["step"] for line in open(killed_out / "log.jsonl")]
     assert steps_logged == sorted(steps_logged), "the resumed log repeats steps"
+
+
+def test_a_loss_that_becomes_nan_stops_training_naming_the_step_and_keeps_the_checkpoint(tmp_path):
+    nt.manual_seed(0)
+    model = nt.nn.Linear(4, 2)
+    task = nt.train.ClassificationTask(model, nt.nn.CrossEntropyLoss(),
+                                       nt.optim.SGD(model.parameters(), lr=0.1))
+    x = np.random.default_rng(0).standard_normal((64, 4)).astype(np.float32)
+    x[40:] = np.nan                                     # the batches from step 6 on are poisoned
+    loader = nt.data.DataLoader(nt.data.ArrayDataset(x, np.arange(64) % 2), 8)
+    trainer = nt.train.Trainer(task, loader, steps=8, checkpoint_every=2, out_dir=tmp_path,
+                               progress=False, plot=False)
+    with pytest.raises(nt.train.NonFiniteLossError, match="stopped at step 6: .*loss is nan.*"
+                                                          "last good checkpoint.*is kept"):
+        trainer.fit()
+    saved = nt.train.load_checkpoint(tmp_path / "checkpoint.safetensors")
+    assert saved.state["step"] == 4
+    assert np.isfinite(saved.modules["model"]["weight"]).all()
+
+
+def test_no_progress_bar_fragments_when_the_output_is_not_a_terminal(tmp_path, capfd):
+    nt.manual_seed(0)
+    model = nt.nn.Linear(4, 2)
+    task = nt.train.ClassificationTask(model, nt.nn.CrossEntropyLoss(),
+                                       nt.optim.SGD(model.parameters(), lr=0.1))
+    x = np.random.default_rng(0).standard_normal((32, 4)).astype(np.float32)
+    loader = nt.data.DataLoader(nt.data.ArrayDataset(x, np.arange(32) % 2), 8)
+    nt.train.Trainer(task, loader, loader, epochs=2, progress=True, plot=False).fit()
+    out, err = capfd.readouterr()
+    assert "\r" not in out + err and "step/s" not in err
+    assert out.count("| eval loss") == 2
+
+
+def test_an_infinite_loss_reported_by_the_task_stops_training_too(tmp_path):
+    nt.manual_seed(0)
+    model = nt.nn.Linear(4, 2)
+    task = nt.train.ClassificationTask(model, nt.nn.CrossEntropyLoss(),
+                                       nt.optim.SGD(model.parameters(), lr=0.1))
+    steps = iter(range(100))
+    real_step = task.train_step
+    task.train_step = lambda batch: {**real_step(batch), **({"loss": float("inf")}
+                                                           if next(steps) == 2 else {})}
+    x = np.random.default_rng(0).standard_normal((32, 4)).astype(np.float32)
+    loader = nt.data.DataLoader(nt.data.ArrayDataset(x, np.arange(32) % 2), 8)
+    trainer = nt.train.Trainer(task, loader, steps=6, out_dir=tmp_path, progress=False, plot=False)
+    with pytest.raises(nt.train.NonFiniteLossError, match="stopped at step 3: loss is inf; no "
+                                                          "checkpoint was written"):
+        trainer.fit()
