@@ -26,7 +26,7 @@ def run(args) -> int:
 def register(subparsers) -> None:
     parser = subparsers.add_parser("benchmark", help="time layers and models against PyTorch")
     parser.add_argument("--filter", help="only cases whose name contains this")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="threads of each library")
     parser.add_argument("--rounds", type=int, default=5,
                         help="turns of each library per case, taken alternately")
     parser.add_argument("--root", help="the source checkout (default: the current folder)")

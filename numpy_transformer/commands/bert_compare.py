@@ -86,9 +86,10 @@ def plot_twin_curves(results: dict, path: str, config) -> None:
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "bert-twin", help="train BERT and its PyTorch twin side by side; plot both loss curves")
-    parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--dtype", choices=["float64", "float32", "both"], default="both")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=200, help="training steps of each twin")
+    parser.add_argument("--dtype", choices=["float64", "float32", "both"], default="both",
+                        help="the precision both twins train in")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and batches")
     parser.add_argument("--out", default=os.path.join("runs", "bert-twin", "bert_twin_curves.png"),
                         help="the PNG to write")
     parser.add_argument("--pause", type=float, default=2.0,

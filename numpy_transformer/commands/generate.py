@@ -44,7 +44,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("generate", help="sample text from a trained language model")
     parser.add_argument("checkpoint", help="a checkpoint file or the run folder holding it")
     parser.add_argument("--prompt", default="", help="the text to continue (default: none)")
-    parser.add_argument("--max-new-tokens", type=int, default=500)
+    parser.add_argument("--max-new-tokens", type=int, default=500, help="how many tokens to add")
     parser.add_argument("--temperature", type=float, default=1.0, help="0: always the likeliest")
     parser.add_argument("--top-k", type=int, help="sample among the k likeliest tokens only")
     parser.add_argument("--top-p", type=float, help="sample within the nucleus of probability p")

@@ -22,10 +22,31 @@ def write_json(path, type_name: str, payload: dict) -> None:
         json.dump({"type": type_name, **payload}, f, ensure_ascii=False, indent=1)
 
 
+def parse_json_file(path):
+    """A JSON file's value; a damaged one is a ValueError naming the file and the line."""
+    try:
+        with open(os.fspath(path), encoding="utf-8") as f:
+            return json.load(f)
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not UTF-8 text (byte {error.start})") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}, line {error.lineno}, column {error.colno}: not valid JSON "
+                         f"({error.msg})") from None
+
+
+def from_dict_of(cls, data: dict, path):
+    """cls.from_dict(data); a field missing or of the wrong kind names the file."""
+    try:
+        return cls.from_dict(data)
+    except KeyError as error:
+        raise ValueError(f"{path}: this {data['type']} file has no {error.args[0]!r} field") from None
+    except (TypeError, ValueError, AttributeError) as error:
+        raise ValueError(f"{path}: this {data['type']} file is damaged ({error})") from None
+
+
 def read_json(path) -> dict:
     """A tokenizer/vocab file as a dict; it must be a JSON object with a "type" field."""
-    with open(os.fspath(path), encoding="utf-8") as f:
-        data = json.load(f)
+    data = parse_json_file(path)
     if not isinstance(data, dict) or "type" not in data:
         raise ValueError(f"{path} is not a tokenizer file: expected a JSON object with a \"type\" field")
     return data
@@ -36,7 +57,7 @@ def load(path):
     data = read_json(path)
     if data["type"] not in TYPES:
         raise ValueError(f"{path} has type {data['type']!r}; known types: {', '.join(sorted(TYPES))}")
-    return TYPES[data["type"]].from_dict(data)
+    return from_dict_of(TYPES[data["type"]], data, path)
 
 
 def check_text(owner, text) -> str:
@@ -121,7 +142,7 @@ class Tokenizer(SpecialIds):
         if data["type"] != cls.__name__:
             raise ValueError(f"{path} holds a {data['type']}, not a {cls.__name__} "
                              f"(nt.tokenizers.load reads any type)")
-        return cls.from_dict(data)
+        return from_dict_of(cls, data, path)
 
     def __repr__(self):
         return f"{type(self).__name__}(vocab_size={self.vocab_size})"

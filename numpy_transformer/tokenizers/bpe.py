@@ -8,7 +8,7 @@ the text back exactly. Pieces repeat a lot, so each piece's ids are cached.
 import json
 import re
 
-from .base import Tokenizer, check_ids, check_text, register_type
+from .base import Tokenizer, check_ids, check_text, parse_json_file, register_type
 from .byte_level import bytes_to_unicode, pretokenize
 
 __all__ = ["ByteLevelBPE", "gpt2"]
@@ -100,17 +100,26 @@ class ByteLevelBPE(Tokenizer):
         """GPT-2's tokenizer from its `encoder.json` (token -> id) and `vocab.bpe` (one merge per
         line after a version line); tokens of encoder.json that no merge or byte makes
         ("<|endoftext|>") are the special tokens."""
-        with open(encoder_json, encoding="utf-8") as f:
-            encoder = json.load(f)
-        with open(vocab_bpe, encoding="utf-8") as f:
-            lines = f.read().split("\n")
+        encoder = parse_json_file(encoder_json)
+        if not isinstance(encoder, dict) or not all(isinstance(i, int) for i in encoder.values()):
+            raise ValueError(f"{encoder_json} is not a GPT-2 encoder.json: expected a JSON object "
+                             "of token -> integer id")
+        try:
+            with open(vocab_bpe, encoding="utf-8") as f:
+                lines = f.read().split("\n")
+        except UnicodeDecodeError as error:
+            raise ValueError(f"{vocab_bpe}: not UTF-8 text (byte {error.start})") from None
         if not lines or not lines[0].startswith("#version"):
-            raise ValueError(f"{vocab_bpe} is not a GPT-2 vocab.bpe: its first line should be "
-                             "'#version: ...'")
-        merges = [tuple(line.split(" ")) for line in lines[1:] if line]
-        bad = [m for m in merges if len(m) != 2]
-        if bad:
-            raise ValueError(f"{vocab_bpe}: merge lines must be two tokens, got {' '.join(bad[0])!r}")
+            raise ValueError(f"{vocab_bpe}, line 1: not a GPT-2 vocab.bpe: its first line should "
+                             "be '#version: ...'")
+        merges = []
+        for number, line in enumerate(lines[1:], 2):
+            if line:
+                merge = tuple(line.split(" "))
+                if len(merge) != 2:
+                    raise ValueError(f"{vocab_bpe}, line {number}: a merge line is two tokens "
+                                     f"separated by a space, got {line!r}")
+                merges.append(merge)
         made = set(bytes_to_unicode().values()) | {a + b for a, b in merges}
         vocab = {t: i for t, i in encoder.items() if t in made}
         specials = {t: i for t, i in encoder.items() if t not in made}

@@ -1,7 +1,7 @@
 """Vocab: a fixed list of tokens, special tokens first, with ids both ways."""
 from collections import Counter
 
-from .base import SpecialIds, check_ids, read_json, register_type, write_json
+from .base import SpecialIds, check_ids, from_dict_of, read_json, register_type, write_json
 
 __all__ = ["SPECIALS", "Vocab"]
 
@@ -120,4 +120,4 @@ class Vocab(SpecialIds):
         data = read_json(path)
         if data["type"] != "Vocab":
             raise ValueError(f"{path} holds a {data['type']}, not a Vocab")
-        return cls.from_dict(data)
+        return from_dict_of(cls, data, path)
