@@ -56,6 +56,11 @@ def add_recipe_options(parser) -> None:
                         help="steps between checkpoints (at each evaluation)")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="any other recipe option (RECIPE --help lists them)")
+    parser.add_argument("--data", metavar="PATH",
+                        help="your own data: for the image recipes a folder of MNIST-named IDX "
+                             "files, a .npz (x_train, y_train, x_test, y_test) or a folder of "
+                             "train/<class>/ and test/<class>/ images; for the text recipes a "
+                             "UTF-8 file or a folder of .txt files")
     add_data_dir(parser)
     add_kernels(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -106,10 +111,30 @@ def config_overrides(recipe, args) -> dict:
         except ValueError:
             raise UsageError(f"--set {item}: {key} takes a value of type {_type_name(fields[key])}, "
                              f"got {text!r}") from None
+    if getattr(args, "data", None):
+        values[data_field(recipe)] = data_path(args.data)
     values = {k: v for k, v in values.items() if v is not None}
     if "steps" in values:
         values["epochs"] = None   # a step count replaces the default number of epochs
     return values
+
+
+def data_field(recipe) -> str:
+    """The config field `--data` sets for this recipe; a recipe without one refuses it."""
+    if recipe.data_field is None:
+        from ..recipes import RECIPES
+        takers = sorted(name for name, r in RECIPES.items() if r.data_field)
+        raise UsageError(f"--data: recipe '{recipe.name}' trains on its own data only; the recipes "
+                         f"that take yours: {', '.join(takers)}")
+    return recipe.data_field
+
+
+def data_path(path: str) -> str:
+    """--data as an absolute path (the run keeps it), which must exist."""
+    full = os.path.abspath(os.path.expanduser(path))
+    if not os.path.exists(full):
+        raise UsageError(f"--data {path}: no such file or folder")
+    return full
 
 
 def _type_name(field) -> str:

@@ -1,15 +1,36 @@
-"""`numpy-transformer eval CHECKPOINT`: the test metrics of a trained run."""
+"""`numpy-transformer eval CHECKPOINT`: the test metrics of a trained run (and, for a classifier,
+the accuracy of each class by the names the run kept)."""
 import json
+
+import numpy as np
 
 from ._options import add_data_dir, checkpoint_path, load_run
 
 
+def class_accuracies(task, loader, classes) -> dict:
+    """{class name: accuracy on its test examples} of a classifier."""
+    from ..grad_mode import no_grad
+    task.train(False)
+    hits, counts = np.zeros(len(classes)), np.zeros(len(classes))
+    with no_grad():
+        for x, y in loader:
+            predicted = task.model(x).argmax(-1)
+            np.add.at(counts, y, 1)
+            np.add.at(hits, y, predicted == y)
+    return {name: round(float(h / c), 6) for name, h, c in zip(classes, hits, counts) if c}
+
+
 def run(args) -> int:
+    from ..train import ClassificationTask
     recipe, _, setup, checkpoint = load_run(args.checkpoint, args.data_dir)
     metrics = setup.task.evaluate(setup.test_loader)
-    print(json.dumps({"checkpoint": checkpoint_path(args.checkpoint), "recipe": recipe.name,
-                      "step": checkpoint.state["step"],
-                      **{f"test_{k}": round(v, 6) for k, v in metrics.items()}}))
+    report = {"checkpoint": checkpoint_path(args.checkpoint), "recipe": recipe.name,
+              "step": checkpoint.state["step"],
+              **{f"test_{k}": round(v, 6) for k, v in metrics.items()}}
+    classes = checkpoint.state.get("classes")
+    if classes and isinstance(setup.task, ClassificationTask):
+        report["test_accuracy_by_class"] = class_accuracies(setup.task, setup.test_loader, classes)
+    print(json.dumps(report))
     return 0
 
 

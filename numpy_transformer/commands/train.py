@@ -25,7 +25,8 @@ def run(args) -> int:
                       steps=config.steps, eval_every=config.eval_every, log_every=config.log_every,
                       checkpoint_every=config.checkpoint_every, out_dir=out_dir,
                       progress=not args.no_progress,
-                      info={"recipe": recipe.name, "config": dataclasses.asdict(config)})
+                      info={"recipe": recipe.name, "config": dataclasses.asdict(config),
+                            **kept_notes(setup)})
     size = sum(m.num_parameters() for m in setup.task.modules.values())
     print(f"training {recipe.name}: {size:,} parameters, {trainer.total_steps} steps of batch "
           f"{config.batch_size}, writing {out_dir}\n{kernels.describe()}", flush=True)
@@ -34,6 +35,7 @@ def run(args) -> int:
               "train_seconds": round(trainer.train_seconds, 2),
               "wall_seconds": round(trainer.wall_seconds, 2), "kernels": kernels.active(),
               **provenance(threads=num_threads()), "config": dataclasses.asdict(config)}
+    result.update(kept_notes(setup))
     if setup.test_loader is not None:
         metrics = setup.task.evaluate(setup.test_loader)
         result.update({f"test_{k}": v for k, v in metrics.items()})
@@ -43,6 +45,11 @@ def run(args) -> int:
     with atomic_write(os.path.join(out_dir, "result.json"), "w") as handle:
         json.dump(result, handle, indent=1)
     return 0
+
+
+def kept_notes(setup) -> dict:
+    """What the run keeps of its data beside the config: the class names and image shape."""
+    return {k: setup.notes[k] for k in ("classes", "image_shape") if k in setup.notes}
 
 
 def resumed_config(args, out_dir: str) -> dict:

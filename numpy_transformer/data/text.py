@@ -14,12 +14,33 @@ _BIBLE_COLUMNS = {"en": 1, "es": 2}  # ref<TAB>en<TAB>es
 
 
 def load_text(name: str, data_dir=None) -> str:
-    """A whole corpus as one string: a short name from TEXTS (e.g. 'tinyshakespeare') or a UTF-8 file's path."""
+    """A whole corpus as one string: a short name from TEXTS (e.g. 'tinyshakespeare'), a UTF-8
+    file's path, or a folder whose .txt files (sorted by name) are joined by blank lines."""
     if name in TEXTS:
         return fetch(TEXTS[name], data_dir).read_text(encoding="utf-8")
-    if Path(name).is_file():
-        return Path(name).read_text(encoding="utf-8")
-    raise KeyError(f"unknown text {name!r}: not one of {sorted(TEXTS)} and not a file")
+    path = Path(name).expanduser()
+    if path.is_dir():
+        files = sorted(path.rglob("*.txt"))
+        if not files:
+            raise ValueError(f"--data {path}: the folder has no .txt files")
+        return "\n\n".join(_read_utf8(f) for f in files)
+    if path.is_file():
+        text = _read_utf8(path)
+        if not text.strip():
+            raise ValueError(f"--data {path}: the file is empty")
+        return text
+    raise KeyError(f"unknown text {name!r}: not one of {sorted(TEXTS)} and not a file or folder")
+
+
+def _read_utf8(path: Path) -> str:
+    """A text file's contents; bytes that are not UTF-8 are an error naming the file and line."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise ValueError(f"{path}, line {line}: not UTF-8 text (byte {error.start}); save it as "
+                         "UTF-8") from None
 
 
 def load_quotes(data_dir=None, authors: bool = False) -> list:

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import nn, optim
-from ..data import MNIST, DataLoader, Subset, transforms
+from ..data import DataLoader, Subset, transforms
 from ..grad_mode import no_grad
 from ..models import GAN, GANConfig
 from ..train import Task
+from .images import load_images
 from .registry import Recipe, Setup, TrainingConfig, register
 
 SAMPLES = "samples.png"   # the latest grid; samples_epoch_NNN.png keep each epoch's
@@ -163,38 +164,44 @@ class GanMnistConfig(TrainingConfig):
     ema_decay: float = None      # e.g. 0.999: samples from a moving average of the generator
     eval_images: int = 2000      # held-out images evaluate() compares with as many fakes
     log_every: int = 50
+    data: str = None             # your images instead of MNIST: square, side a multiple of 4
 
 
 def images_in_tanh_range():
-    """uint8 MNIST pixels -> floats in [-1, 1] (the generator's tanh range), shape [N, 1, 28, 28]."""
-    return transforms.Compose([transforms.ToFloat(), transforms.Normalize(0.5, 0.5),
-                               lambda x, rng=None: x[:, None]])
+    """uint8 pixels [N, C, H, W] -> floats in [-1, 1] (the generator's tanh range)."""
+    return transforms.Compose([transforms.ToFloat(), transforms.Normalize(0.5, 0.5)])
 
 
 def build(config: GanMnistConfig, data_dir=None) -> Setup:
+    images = load_images(config, data_dir)
+    channels, height, width = images.shape
+    if height != width or height % 4:
+        raise ValueError(f"gan-mnist: the generator draws square images whose side is a multiple "
+                         f"of 4; the data's are {height}x{width}")
     gan = GAN(GANConfig(latent_dim=config.latent_dim, width=config.width, refine=config.refine,
-                        disc_refine=config.disc_refine))
+                        disc_refine=config.disc_refine, image_channels=channels,
+                        image_size=height))
     task = GANTask(gan, lr=config.lr, betas=(config.beta1, 0.999), real_label=config.real_label,
                    ema_decay=config.ema_decay)
     prepare = images_in_tanh_range()
-    train = DataLoader(MNIST(data_dir, train=True), config.batch_size, shuffle=True,
+    train = DataLoader(images.train, config.batch_size, shuffle=True,
                        drop_last=True, transform=prepare, seed=config.seed)
-    test = MNIST(data_dir, train=False)
+    test = images.test
     held_out = Subset(test, np.arange(min(config.eval_images, len(test))))
     evaluation = DataLoader(held_out, 500, transform=prepare)
     if config.lr_decay:
         total = config.steps or int(config.epochs * len(train))
         task.schedulers = {name: optim.lr_scheduler.LinearLR(optimizer, 1.0, 0.0, total)
                            for name, optimizer in task.optimizers.items()}
-    return Setup(task, train, evaluation, None)
+    return Setup(task, train, evaluation, None, notes=images.notes)
 
 
 def sample_images(task: GANTask, n: int, rng: np.random.Generator = None) -> np.ndarray:
-    """`n` generated images in [0, 1] [n, 1, 28, 28] (the hook `gan-quality` uses)."""
+    """`n` generated images in [0, 1] [n, C, H, W] (the hook `gan-quality` uses)."""
     return task.sample(n, rng)
 
 
 register(Recipe("gan-mnist", "DCGAN drawing MNIST digits; sample grids per epoch (see gan-quality)",
-                GanMnistConfig, build, hooks={"sample_images": sample_images},
+                GanMnistConfig, build, hooks={"sample_images": sample_images}, data_field="data",
                 headline=lambda r: f"mean top-class probability {r['mean_top_probability']:.3f}, "
                                    f"smallest class {r['min_class_share']:.1%} (gan-quality)"))

@@ -56,7 +56,7 @@ class GPTShakespeareConfig(TrainingConfig):
     beta2: float = 0.99
     grad_clip: float = 1.0
     eval_batches: int = None        # None: the whole validation split; n: n random batches
-    text: str = "tinyshakespeare"   # a name known to nt.data.load_text, or a UTF-8 file
+    text: str = "tinyshakespeare"   # a name known to nt.data.load_text, a UTF-8 file or a folder
 
 
 @dataclass
@@ -192,12 +192,12 @@ def _gpt_to_torch(model):
 register(Recipe("gpt-shakespeare", "character-level GPT (4 layers, 128 wide) on tiny-shakespeare, "
                 "nanoGPT's CPU run (val loss ~1.89)", GPTShakespeareConfig,
                 lambda config, data_dir=None: build_gpt(config, data_dir, char_data),
-                hooks={"generate": generate},
+                hooks={"generate": generate}, data_field="text",
                 headline=lambda r: f"val loss {r['test_loss']:.3f} (whole validation split)"))
 register(Recipe("gpt-shakespeare-bpe", "GPT (4 layers, 128 wide) on tiny-shakespeare in GPT-2 "
                 "tokens (vocabulary restricted to the ~11k that occur)", GPTShakespeareBPEConfig,
                 lambda config, data_dir=None: build_gpt(config, data_dir, bpe_data),
-                hooks={"generate": generate},
+                hooks={"generate": generate}, data_field="text",
                 headline=lambda r: f"val loss {r['test_loss']:.3f} per GPT-2 token"))
 for _name in ("gpt-shakespeare", "gpt-shakespeare-bpe"):
     register_twin(_name, language_model_twin(_gpt_to_torch))

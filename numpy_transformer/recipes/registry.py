@@ -68,6 +68,7 @@ class Recipe:
     build: Callable[[Any, Any], Setup]        # build(config, data_dir) -> Setup
     hooks: dict = field(default_factory=dict)  # extra abilities by name, e.g. "generate", "attention"
     headline: Callable[[dict], str] = accuracy_headline   # a run's result.json -> its one figure
+    data_field: str = None                    # the config field `--data PATH` sets, if any
 
     def make_config(self, **overrides):
         """The default config with `overrides`; unknown keys are errors. A step count given

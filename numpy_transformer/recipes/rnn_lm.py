@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import optim
-from ..data import ArrayDataset, DataLoader, load_quotes
+from ..data import ArrayDataset, DataLoader, load_quotes, load_text
 from ..models import RNNLanguageModel
 from ..train.language_model import LanguageModelTask
 from .registry import Recipe, Setup, TrainingConfig, register
@@ -46,6 +46,7 @@ class RNNLMConfig(TrainingConfig):
     val_fraction: float = 0.1
     grad_clip: float = 1.0
     weight_decay: float = 0.0
+    data: str = None           # your text instead of the quotes: a UTF-8 file or a folder of .txt
 
 
 class RNNLMTask(LanguageModelTask):
@@ -56,6 +57,15 @@ class RNNLMTask(LanguageModelTask):
 
     def metrics(self, loss: float) -> dict:
         return {"loss": loss, "perplexity": math.exp(loss)}
+
+
+def text_lines(path) -> list:
+    """A user's text as units like the quotes: its non-empty lines."""
+    lines = [line.strip() for line in load_text(path).splitlines() if line.strip()]
+    if len(lines) < 10:
+        raise ValueError(f"--data {path}: {len(lines)} non-empty lines; the held-out split needs "
+                         "at least 10")
+    return lines
 
 
 def split_quotes(quotes, val_fraction: float):
@@ -87,7 +97,8 @@ def windows(stream, seq_len: int) -> ArrayDataset:
 
 def build(config: RNNLMConfig, data_dir=None) -> Setup:
     from ..tokenizers import WordTokenizer
-    train_quotes, val_quotes = split_quotes(load_quotes(data_dir), config.val_fraction)
+    units = text_lines(config.data) if config.data else load_quotes(data_dir)
+    train_quotes, val_quotes = split_quotes(units, config.val_fraction)
     tokenizer = WordTokenizer.build(train_quotes, min_freq=config.min_freq)
     train = windows(token_stream(tokenizer, train_quotes), config.seq_len)
     val = windows(token_stream(tokenizer, val_quotes), config.seq_len)
@@ -135,5 +146,5 @@ def generate(setup, prompt: str, max_new_tokens: int, temperature: float = 1.0, 
 
 
 register(Recipe("rnn-lm", "word-level LSTM language model on the quotes (held-out perplexity; "
-                "generate)", RNNLMConfig, build, hooks={"generate": generate},
+                "generate)", RNNLMConfig, build, hooks={"generate": generate}, data_field="data",
                 headline=lambda r: f"held-out perplexity {r['test_perplexity']:.1f}"))

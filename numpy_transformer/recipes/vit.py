@@ -2,13 +2,15 @@
 
 Shifted digits (augmentation), AdamW with decay on the weight matrices only, linear warm-up then
 cosine decay, label smoothing. `numpy-transformer attention RUN` draws what the class token
-looks at."""
+looks at. `--data PATH` trains on your own square images instead (`--set patch_size=` must divide
+their side)."""
 from dataclasses import dataclass
 
 from .. import nn, optim
-from ..data import MNIST, DataLoader, transforms
+from ..data import DataLoader, transforms
 from ..models import ViT, ViTConfig
 from ..train import ClassificationTask
+from .images import Images, load_images
 from .registry import Recipe, Setup, TrainingConfig, register
 
 
@@ -31,12 +33,18 @@ class ViTMnistConfig(TrainingConfig):
     pool: str = "cls"
     grad_clip: float = None
     log_every: int = 50
+    data: str = None              # your images instead of MNIST: IDX folder, .npz or ImageFolder
 
 
-def vit_config(config: ViTMnistConfig) -> ViTConfig:
-    """The model part of a recipe config."""
-    return ViTConfig(image_size=28, patch_size=config.patch_size, in_channels=1, num_classes=10,
-                     dim=config.dim, depth=config.depth, heads=config.heads,
+def vit_config(config: ViTMnistConfig, shape=(1, 28, 28), classes: int = 10) -> ViTConfig:
+    """The model part of a recipe config, for images of `shape` (C, H, W) in `classes` classes."""
+    channels, height, width = shape
+    if height != width or height % config.patch_size:
+        raise ValueError(f"vit-mnist: images of {height}x{width} cannot be cut into "
+                         f"{config.patch_size}x{config.patch_size} patches; the ViT needs square "
+                         "images whose side the patch size divides (--set patch_size=...)")
+    return ViTConfig(image_size=height, patch_size=config.patch_size, in_channels=channels,
+                     num_classes=classes, dim=config.dim, depth=config.depth, heads=config.heads,
                      mlp_dim=config.mlp_dim, dropout=config.dropout, pool=config.pool)
 
 
@@ -50,20 +58,20 @@ def parameter_groups(model, weight_decay: float):
             {"params": no_decay, "weight_decay": 0.0}]
 
 
-def _loaders(config, data_dir):
-    """Normalised [N, 1, 28, 28] batches; training images shifted by up to max_shift pixels."""
-    normalize = [transforms.ToFloat(), transforms.Normalize(MNIST.mean, MNIST.std),
-                 lambda x, rng=None: x[:, None]]
+def _loaders(config, images: Images):
+    """Normalised [N, C, H, W] batches; training images shifted by up to max_shift pixels."""
+    normalize = [transforms.ToFloat(), transforms.Normalize(images.mean, images.std)]
     augment = [transforms.RandomShift(config.max_shift)] if config.max_shift else []
-    train = DataLoader(MNIST(data_dir, train=True), config.batch_size, shuffle=True,
+    train = DataLoader(images.train, config.batch_size, shuffle=True,
                        transform=transforms.Compose(augment + normalize), seed=config.seed)
-    test = DataLoader(MNIST(data_dir, train=False), 500, transform=transforms.Compose(normalize))
+    test = DataLoader(images.test, 500, transform=transforms.Compose(normalize))
     return train, test
 
 
 def build(config: ViTMnistConfig, data_dir=None) -> Setup:
-    model = ViT(vit_config(config))
-    train, test = _loaders(config, data_dir)
+    images = load_images(config, data_dir)
+    model = ViT(vit_config(config, images.shape, len(images.classes)))
+    train, test = _loaders(config, images)
     optimizer = optim.AdamW(parameter_groups(model, config.weight_decay), lr=config.lr)
     total = config.steps or int(config.epochs * len(train))
     scheduler = optim.lr_scheduler.warmup_cosine(optimizer, min(config.warmup_steps, total - 1),
@@ -71,7 +79,7 @@ def build(config: ViTMnistConfig, data_dir=None) -> Setup:
     criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     task = ClassificationTask(model, criterion, optimizer, scheduler, grad_clip=config.grad_clip,
                               defer_weight_grads=True)
-    return Setup(task, train, test, test)
+    return Setup(task, train, test, test, notes=images.notes)
 
 
 def attention_hook(setup: Setup, out="attention.png", count: int = 6, text=None, data_dir=None):
@@ -85,4 +93,4 @@ def attention_hook(setup: Setup, out="attention.png", count: int = 6, text=None,
 
 register(Recipe("vit-mnist", "Vision Transformer (4x4 patches of 7x7 pixels, 6 blocks, dim 96) "
                 "on MNIST (target >= 98.5%)", ViTMnistConfig, build,
-                hooks={"attention": attention_hook}))
+                hooks={"attention": attention_hook}, data_field="data"))

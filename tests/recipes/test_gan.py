@@ -33,11 +33,9 @@ class TinyMNIST(MNIST):
 
 @pytest.fixture(autouse=True, scope="module")
 def tiny_mnist():
-    import numpy_transformer.recipes.gan as gan_recipe
-    import numpy_transformer.recipes.mnist as mnist_recipe
+    import numpy_transformer.recipes.images as images
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(gan_recipe, "MNIST", TinyMNIST)
-        patch.setattr(mnist_recipe, "MNIST", TinyMNIST)
+        patch.setattr(images, "MNIST", TinyMNIST)
         yield
 
 
