@@ -37,11 +37,12 @@ def test_the_readme_example_runs_as_written(tmp_path, monkeypatch):
     exec(compile(example, "README example", "exec"), {})
 
 
-def test_the_getting_started_example_trains_on_arrays(tmp_path, monkeypatch):
+@pytest.mark.parametrize("page", ["getting-started.md", "own-data.md"])
+def test_the_docs_examples_train_on_arrays(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace = {}
-    for block in python_blocks((REPO / "docs" / "getting-started.md").read_text()):
-        exec(compile(block, "getting-started example", "exec"), namespace)
+    for block in python_blocks((REPO / "docs" / page).read_text()):
+        exec(compile(block, f"{page} example", "exec"), namespace)
     assert namespace["task"].evaluate(namespace["test"])["accuracy"] > 0.9
 
 

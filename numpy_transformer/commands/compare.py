@@ -1,14 +1,12 @@
 """`numpy-transformer compare RECIPE`: ours and the PyTorch twin, same weights, same batches."""
 import numpy as np
 
-from ._options import add_recipe_options, config_overrides
+from ._options import add_recipe_options, recipe_and_config
 
 
 def run(args) -> int:
-    from ..recipes import get_recipe
     from ..train import twin
-    recipe = get_recipe(args.recipe)
-    config = recipe.make_config(**config_overrides(recipe, args))
+    recipe, config = recipe_and_config(args)
     result = twin.compare_with_pytorch(recipe, config, args.data_dir, progress=not args.no_progress)
     ours, theirs = result["numpy_transformer"], result["torch"]
     print(f"{recipe.name}: {result['steps']} steps, same initial weights, same batches")
