@@ -88,7 +88,8 @@ def attention_hook(setup: Setup, out="attention.png", count: int = 6, text=None,
     if text is not None:
         raise ValueError("vit-mnist draws attention over test images; it takes no --text")
     images, labels = next(iter(setup.test_loader))
-    return plot_image_attention(setup.task.model, images[:count], labels[:count], out)
+    return plot_image_attention(setup.task.model, images[:count], labels[:count], out,
+                                class_names=setup.notes.get("classes"))
 
 
 register(Recipe("vit-mnist", "Vision Transformer (4x4 patches of 7x7 pixels, 6 blocks, dim 96) "
