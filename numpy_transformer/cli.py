@@ -5,6 +5,7 @@ traceback: exit code 2 for usage errors, 1 for the rest (NT_DEBUG=1 shows the tr
 import argparse
 import os
 import sys
+import warnings
 
 from . import kernels
 from .commands import register_all
@@ -40,6 +41,7 @@ def main(argv=None) -> int:
         print(f"numpy-transformer: {problem}", file=sys.stderr)
         return 2
     kernels.tune_cpu()                  # the process-wide CPU settings: the CLI opts in
+    warnings.formatwarning = lambda message, *_, **__: f"numpy-transformer: note: {message}\n"
     try:
         check_data_dir(args)
         with kernels.using(getattr(args, "kernels", None) or kernels.active()):
@@ -47,11 +49,17 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except SystemExit as stop:
+        if not isinstance(stop.code, str):
+            raise
+        message = stop.code.removeprefix(f"{args.command}: ")
+        print(f"numpy-transformer {args.command}: error: {message}", file=sys.stderr)
+        return 1
     except UsageError as error:
         print(f"numpy-transformer {args.command}: error: {error} "
               f"(numpy-transformer {args.command} --help)", file=sys.stderr)
         return 2
-    except (ValueError, KeyError, OSError) as error:
+    except (ValueError, KeyError, OSError, FloatingPointError) as error:
         if os.environ.get("NT_DEBUG"):
             raise
         message = error.args[0] if isinstance(error, KeyError) and error.args else error

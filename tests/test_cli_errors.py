@@ -2,6 +2,7 @@
 no traceback, and a message naming the culprit."""
 import os
 
+import numpy as np
 import pytest
 
 from numpy_transformer.cli import main
@@ -19,6 +20,9 @@ def places(tmp_path_factory, digits_run):
     root = tmp_path_factory.mktemp("places")
     (root / "data" / "mnist").mkdir(parents=True)
     (root / "data" / "mnist" / "train-images-idx3-ubyte.gz").write_bytes(b"not checked here")
+    x = np.zeros((6, 4, 4), np.uint8)
+    np.savez(root / "tiny.npz", x_train=x[:4], y_train=[0, 1, 0, 1], x_test=x[4:], y_test=[0, 1])
+    np.savez(root / "one-class.npz", x_train=x[:4], y_train=[0] * 4, x_test=x[4:], y_test=[0] * 2)
     damaged = root / "damaged"
     damaged.mkdir()
     data = bytearray((digits_run / "checkpoint.safetensors").read_bytes())
@@ -50,8 +54,17 @@ MISTAKES = [  # (argv with placeholders, exit code, what the message must name)
     ("eval EMPTY", 1, "no checkpoint at EMPTY"),
     ("eval DAMAGED", 1, "checkpoint DAMAGED/checkpoint.safetensors is damaged: "),
     ("generate RUN --prompt hi", 1, "digits"),
-    ("results EMPTY", 1, "results: cannot read a result"),
+    ("results EMPTY", 1, "results: error: cannot read a result"),
     ("frobnicate", 2, "invalid choice: 'frobnicate'"),
+    ("train digits --set hidden=0 --out EMPTY", 2, "Linear: out_features must be a positive integer, "
+     "got 0 (from the options --set hidden=0)"),
+    ("train digits --lr 1e30 --steps 3 --eval-every 1 --out ROOT/nan", 1,
+     "training stopped at step 1: evaluating: CrossEntropyLoss: loss is nan"),
+    ("generate RUN --temperature -1", 2, "temperature"),
+    ("train gan-mnist --data ROOT/tiny.npz --steps 2 --out ROOT/gan", 1,
+     "the training loader has no batch: 4 examples, batch size 64"),
+    ("train cnn-mnist --data ROOT/one-class.npz --force --out RUN", 1,
+     "a classifier needs at least 2 classes"),
 ]
 
 
@@ -74,3 +87,4 @@ def test_a_mistake_ends_with_its_exit_code_and_a_message_naming_it(argv, code, m
     assert "Traceback" not in said
     assert fill(message, places) in " ".join(said.split()), said
     assert not os.path.exists(places["MISSING"])
+    assert os.path.exists(os.path.join(places["RUN"], "checkpoint.safetensors"))   # nothing moved

@@ -96,3 +96,23 @@ def test_the_site_builds_strictly(tmp_path):
     assert len(pages) >= 20
     cli = (tmp_path / "site" / "cli" / "index.html").read_text()
     assert "numpy-transformer train" in cli and "--resume" in cli
+
+
+def test_the_results_tables_are_what_the_kept_results_render_to():
+    """README and docs/recipes.md hold `numpy-transformer results`' table of docs/results."""
+    from numpy_transformer.commands.results import read_result, results_table, train_step_ratios
+    kept = sorted((REPO / "docs" / "results" / "recipes").glob("*.json"))
+    assert kept
+    table = results_table([read_result(str(p)) for p in kept],
+                          train_step_ratios(str(REPO / "docs" / "results" / "layers.json")))
+    for page in (README, (REPO / "docs" / "recipes.md").read_text(encoding="utf-8")):
+        block = page.split("<!-- begin: numpy-transformer results -->\n")[1].split("\n<!-- end:")[0]
+        assert block == table
+
+
+def test_the_performance_table_is_what_its_json_renders_to():
+    import json
+    from benchmarks.harness import layers_table
+    record = json.loads((REPO / "docs" / "results" / "layers.json").read_text())
+    page = (REPO / "docs" / "performance.md").read_text(encoding="utf-8")
+    assert layers_table(record) in page and f"commit `{record['commit']}`" in page

@@ -116,6 +116,8 @@ def config_overrides(recipe, args) -> dict:
     values = {k: v for k, v in values.items() if v is not None}
     if "steps" in values:
         values["epochs"] = None   # a step count replaces the default number of epochs
+    elif "epochs" in values:
+        values["steps"] = None    # and a number of epochs a saved or default step count
     return values
 
 
@@ -176,5 +178,9 @@ def load_run(path, data_dir=None):
     recipe = get_recipe(checkpoint.state["recipe"])
     config = recipe.make_config(**checkpoint.state["config"])
     setup = recipe.build(config, data_dir)
+    kept, now = checkpoint.state.get("classes"), setup.notes.get("classes")
+    if kept and now and kept != now:
+        raise ValueError(f"{checkpoint_path(path)} was trained on the classes {kept}, but its data "
+                         f"now holds {now}")
     restore(checkpoint, setup.task.modules)
     return recipe, config, setup, checkpoint

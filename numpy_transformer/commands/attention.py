@@ -3,7 +3,7 @@
 Generic: the run's recipe draws them through its "attention" hook,
 `hook(setup, out=..., count=..., text=..., data_dir=...)` (images for a ViT, a sentence for
 a translation model)."""
-from ._options import add_data_dir, load_run
+from ._options import UsageError, add_data_dir, load_run
 
 
 def recipes_with_attention():
@@ -14,7 +14,7 @@ def recipes_with_attention():
 
 def run(args) -> int:
     if args.count < 1:
-        raise SystemExit(f"--count must be at least 1, got {args.count}")
+        raise UsageError(f"--count must be at least 1, got {args.count}")
     recipe, _, setup, _ = load_run(args.checkpoint, args.data_dir)
     hook = recipe.hooks.get("attention")
     if hook is None:

@@ -9,6 +9,8 @@ import os
 
 import numpy as np
 
+from ._options import UsageError
+
 DTYPES = {"float64": np.float64, "float32": np.float32}
 TOLERANCE = {"float64": 1e-6, "float32": 1e-3}       # what the tests demand at every step
 
@@ -24,7 +26,7 @@ def run(args) -> int:
         key, _, text = item.partition("=")
         key = key.replace("-", "_")
         if key not in fields:
-            raise SystemExit(f"bert-quotes has no option '{key}'; options: {sorted(fields)}")
+            raise UsageError(f"--set {key}: bert-quotes has no option '{key}'; options: {sorted(fields)}")
         overrides[key] = _coerce(fields[key], text)
     overrides.update(steps=args.steps, seed=args.seed)     # the twin trains without dropout
     overrides.setdefault("warmup_steps", max(1, args.steps // 4))   # warm-up, then cosine decay

@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 
-from ._options import add_data_dir, checkpoint_path, load_run
+from ._options import UsageError, add_data_dir, checkpoint_path, load_run
 
 CONFIDENCE_TARGET, SHARE_TARGET = 0.9, 0.05
 MNIST_SHAPE = (1, 28, 28)
@@ -68,7 +68,7 @@ def _load_classifier(path, data_dir):
 
 def run(args) -> int:
     if args.samples < 1:
-        raise SystemExit(f"gan-quality: --samples must be positive, got {args.samples}")
+        raise UsageError(f"--samples must be positive, got {args.samples}")
     gan_recipe, task, sample, checkpoint = _load_generator(args.checkpoint, args.data_dir)
     judge_recipe, classifier = _load_classifier(args.classifier, args.data_dir)
     images = sample(task, args.samples, np.random.default_rng(args.seed))

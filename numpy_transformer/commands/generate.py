@@ -7,7 +7,7 @@ on_token=) -> the text after the prompt, passed piece by piece to on_token as we
 import inspect
 import sys
 
-from ._options import add_data_dir, load_run
+from ._options import UsageError, add_data_dir, load_run
 
 
 def run(args) -> int:
@@ -15,7 +15,7 @@ def run(args) -> int:
     try:
         check_sampling(args.temperature, args.top_k, args.top_p)
     except ValueError as error:
-        raise SystemExit(f"generate: {error}") from None
+        raise UsageError(str(error)) from None
     recipe, _, setup, _ = load_run(args.checkpoint, args.data_dir)
     hook = recipe.hooks.get("generate")
     if hook is None:
@@ -33,6 +33,9 @@ def run(args) -> int:
         sys.stdout.write(piece)
         sys.stdout.flush()
 
+    tokenizer = setup.notes.get("tokenizer")
+    if tokenizer is not None:
+        tokenizer.encode(args.prompt)           # a prompt it cannot encode fails before any output
     show(args.prompt)
     hook(setup, args.prompt, args.max_new_tokens, temperature=args.temperature, top_k=args.top_k,
          top_p=args.top_p, seed=args.seed, on_token=show, **options)

@@ -11,6 +11,8 @@ import json
 import os
 
 BLOCK = "numpy-transformer results"
+ORDER = ["digits", "mlp-mnist", "cnn-mnist", "vit-mnist", "gan-mnist", "rnn-lm", "gpt-shakespeare",
+         "gpt-shakespeare-bpe", "bert-quotes", "translate-multi30k", "copy", "reverse", "sort"]
 
 
 def read_result(path: str) -> dict:
@@ -37,21 +39,26 @@ def train_step_ratios(speed_file: str) -> dict:
 
 
 def results_table(results: list[dict], ratios: dict) -> str:
-    """One row per result: recipe, its headline figure, training-step ratio, minutes, provenance."""
+    """One row per result: recipe, its headline figure, training-step ratio, minutes, and when
+    and at which commit it was measured; the machine under the table when all share one."""
     from ..io import markdown_table
     from ..recipes import get_recipe
+    place = {name: k for k, name in enumerate(ORDER)}
+    machines = {(r.get("machine"), r.get("threads")) for r in results}
     rows = []
-    for result in sorted(results, key=lambda r: r["recipe"]):
+    for result in sorted(results, key=lambda r: (place.get(r["recipe"], len(ORDER)), r["recipe"])):
         recipe = get_recipe(result["recipe"])
         ratio = ratios.get(recipe.name)
-        measured = (f"{result['date'][:10]}, `{result['commit']}`, {result['machine']}, "
-                    f"{result['threads']} threads"
-                    if result.get("date") else "")
+        measured = f"{result['date'][:10]}, `{result['commit']}`" if result.get("date") else ""
+        if len(machines) > 1 and result.get("machine"):
+            measured += f", {result['machine']}, {result['threads']} threads"
         rows.append([f"`{recipe.name}`", recipe.headline(result),
                      f"{ratio:.2f}x" if ratio else "", f"{result['train_seconds'] / 60:.1f}",
                      measured])
-    return markdown_table(["recipe", "result", "training step, ours / PyTorch", "minutes",
-                           "measured"], rows, "llrrl")
+    table = markdown_table(["recipe", "result", "training step, ours / PyTorch", "minutes",
+                            "measured"], rows, "llrrl")
+    (machine, threads), = machines if len(machines) == 1 else ((None, None),)
+    return table + (f"\n\nMeasured on {machine}, {threads} threads." if machine else "")
 
 
 def run(args) -> int:

@@ -18,9 +18,11 @@ def run(args) -> int:
     saved = resumed_config(args, out_dir) if args.resume else None
     recipe, config = recipe_and_config(args, saved)
     if not args.resume:
-        make_room(out_dir, args.force)
+        make_room(out_dir, args.force, dry_run=True)
     manual_seed(config.seed)
-    setup = recipe.build(config, args.data_dir)
+    setup = build(recipe, config, args)
+    if not args.resume:
+        make_room(out_dir, args.force)
     trainer = Trainer(setup.task, setup.train_loader, setup.eval_loader, epochs=config.epochs,
                       steps=config.steps, eval_every=config.eval_every, log_every=config.log_every,
                       checkpoint_every=config.checkpoint_every, out_dir=out_dir,
@@ -67,14 +69,25 @@ def resumed_config(args, out_dir: str) -> dict:
     return state["config"]
 
 
-def make_room(out_dir: str, force: bool) -> None:
-    """Refuse to train over a run unless forced; forced, keep its files as *.bak."""
+def build(recipe, config, args):
+    """The recipe's setup; a value the model cannot take from `--set` is a usage error naming it."""
+    try:
+        return recipe.build(config, args.data_dir)
+    except ValueError as error:
+        if args.set:
+            raise UsageError(f"{error} (from the options --set {' --set '.join(args.set)})") from None
+        raise
+
+
+def make_room(out_dir: str, force: bool, dry_run: bool = False) -> None:
+    """Refuse to train over a run unless forced; forced, keep its files as *.bak (after the
+    recipe has built: a run that cannot start moves nothing)."""
     present = [name for name in RUN_FILES if os.path.exists(os.path.join(out_dir, name))]
     if present and not force:
         raise UsageError(f"{out_dir} holds a run ({', '.join(present)}): give --resume to continue "
                          "it, --force to start again (its files are kept as *.bak), or --out "
                          "another folder")
-    for name in present:
+    for name in present if not dry_run else ():
         os.replace(os.path.join(out_dir, name), os.path.join(out_dir, name + ".bak"))
 
 

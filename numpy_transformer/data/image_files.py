@@ -1,6 +1,9 @@
 """A user's own images for the image recipes (`--data PATH`): a folder of IDX files named as
 MNIST's, a Keras-style `.npz`, or an ImageFolder tree `train/<class>/*`, `test/<class>/*`."""
 import collections
+import gzip
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,19 +36,28 @@ class ImageData:
     def mean_std(self) -> tuple:
         """Mean and standard deviation of the training pixels on 0..1, for Normalize."""
         pixels = self.train.arrays[0]
-        return float(pixels.mean() / 255), float(pixels.std() / 255)
+        std = float(pixels.std() / 255)
+        return float(pixels.mean() / 255), std if std > 0 else 1.0    # constant images: no scaling
 
 
 def load_image_data(path) -> ImageData:
     """Read `path`, whichever of the three layouts it is; a wrong layout names what was expected."""
     path = Path(path).expanduser()
-    if path.is_file() and path.suffix == ".npz":
-        splits = _from_npz(path)
-    elif path.is_dir() and (path / "train").is_dir():
-        splits = _from_image_folder(path)
-    elif path.is_dir() and _idx_file(path, IDX_NAMES["train"][0]):
-        splits = _from_idx(path)
-    else:
+    if not path.exists():
+        raise ValueError(f"--data {path}: no such file or folder (a run keeps the path it was "
+                         "trained on: has the data moved?)")
+    try:
+        if path.is_file() and path.suffix == ".npz":
+            splits = _from_npz(path)
+        elif path.is_dir() and (path / "train").is_dir():
+            splits = _from_image_folder(path)
+        elif path.is_dir() and _idx_file(path, IDX_NAMES["train"][0]):
+            splits = _from_idx(path)
+        else:
+            splits = None
+    except (zipfile.BadZipFile, EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise ValueError(f"--data {path} is damaged: {error}") from None
+    if splits is None:
         raise ValueError(f"--data {path}: expected a .npz file (x_train, y_train, x_test, y_test), "
                          "a folder of MNIST-named IDX files (train-images-idx3-ubyte[.gz], ...), "
                          "or a folder with train/<class>/ and test/<class>/ images")
@@ -58,8 +70,16 @@ def load_image_data(path) -> ImageData:
 
 
 def _numbered(labels_train, labels_test, path):
-    """Labels of any kind -> ints 0..K-1 and the class names (sorted), from both splits."""
+    """Labels of any kind (1-D: numbers or names) -> ints 0..K-1 and the class names (sorted)."""
+    for split, labels in (("train", labels_train), ("test", labels_test)):
+        if labels.ndim != 1 or len(labels) == 0:
+            raise ValueError(f"--data {path}: the {split} labels must be a non-empty 1-D array of "
+                             f"classes, got shape {labels.shape}")
+    labels_train, labels_test = (_whole_floats_as_ints(a) for a in (labels_train, labels_test))
     names = np.unique(np.concatenate([labels_train, labels_test]))
+    if len(names) < 2:
+        raise ValueError(f"--data {path}: a classifier needs at least 2 classes, the labels hold "
+                         f"{len(names)}")
     unseen = np.setdiff1d(np.unique(labels_test), np.unique(labels_train))
     if len(unseen):
         raise ValueError(f"--data {path}: the test split has classes the training split lacks: "
@@ -68,6 +88,13 @@ def _numbered(labels_train, labels_test, path):
     ids = [np.array([to_id[v] for v in labels.tolist()], np.int64)
            for labels in (labels_train, labels_test)]
     return ids, [str(name) for name in names.tolist()]
+
+
+def _whole_floats_as_ints(labels: np.ndarray) -> np.ndarray:
+    """Float labels that are whole numbers (1.0) as ints, so the class names read "1"."""
+    if np.issubdtype(labels.dtype, np.floating) and np.all(np.mod(labels, 1) == 0):
+        return labels.astype(np.int64)
+    return labels
 
 
 def _as_uint8_nchw(images: np.ndarray, where: str) -> np.ndarray:
@@ -79,7 +106,11 @@ def _as_uint8_nchw(images: np.ndarray, where: str) -> np.ndarray:
     else:
         raise ValueError(f"{where}: images must be [N, H, W] or [N, H, W, C] with C = 1 or 3, got "
                          f"shape {images.shape}")
+    if images.dtype == bool:
+        images = images.astype(np.uint8) * 255
     if np.issubdtype(images.dtype, np.floating):
+        if not np.isfinite(images).all():
+            raise ValueError(f"{where}: the images hold NaN or infinite values")
         if images.min() < 0 or images.max() > 1:
             raise ValueError(f"{where}: float images must lie in [0, 1], got "
                              f"{images.min():.3g}..{images.max():.3g}")
@@ -95,11 +126,13 @@ def _from_npz(path: Path):
         if missing:
             raise ValueError(f"--data {path}: the .npz lacks {missing}; it has {sorted(archive)}")
         arrays = {k: archive[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+    if len(arrays["y_train"]) and arrays["y_train"].ndim == 2:            # one-hot rows
+        arrays["y_train"], arrays["y_test"] = (arrays[k].argmax(1) for k in ("y_train", "y_test"))
     for split in ("train", "test"):
         if len(arrays[f"x_{split}"]) != len(arrays[f"y_{split}"]):
             raise ValueError(f"--data {path}: x_{split} has {len(arrays[f'x_{split}'])} images but "
                              f"y_{split} {len(arrays[f'y_{split}'])} labels")
-    (y_train, y_test), classes = _numbered(arrays["y_train"].ravel(), arrays["y_test"].ravel(), path)
+    (y_train, y_test), classes = _numbered(arrays["y_train"], arrays["y_test"], path)
     return ((_as_uint8_nchw(arrays["x_train"], f"{path} x_train"), y_train),
             (_as_uint8_nchw(arrays["x_test"], f"{path} x_test"), y_test), classes)
 
@@ -145,15 +178,26 @@ def _from_image_folder(root: Path):
                              "images")
     opened = {split: [_open(Image, f) for _, f in pairs] for split, pairs in files.items()}
     size = collections.Counter(image.size for image in opened["train"]).most_common(1)[0][0]
-    colour = any(image.mode not in ("L", "1", "LA", "I", "I;16") for images in opened.values()
-                 for image in images)
+    colour = any(image.mode not in ("L", "1", "LA", "I;16", "I;16B", "I;16L")
+                 for images in opened.values() for image in images)
     mode = "RGB" if colour else "L"
-    arrays = {split: np.stack([np.asarray(image.convert(mode).resize(size)) for image in images])
-              for split, images in opened.items()}
+    arrays = {split: np.stack([np.asarray(_eight_bit(image).convert(mode).resize(size))
+                               for image in images]) for split, images in opened.items()}
     labels = {split: np.array([name for name, _ in pairs]) for split, pairs in files.items()}
     (y_train, y_test), classes = _numbered(labels["train"], labels["test"], root)
     return ((_as_uint8_nchw(arrays["train"], str(root / "train")), y_train),
             (_as_uint8_nchw(arrays["test"], str(root / "test")), y_test), classes)
+
+
+def _eight_bit(image):
+    """16-bit grayscale scaled to 0..255 (PIL's convert would clip it); other modes as they are."""
+    if image.mode.startswith("I;16"):
+        from PIL import Image
+        return Image.fromarray((np.asarray(image, dtype=np.float64) / 257).round().astype(np.uint8))
+    if image.mode in ("I", "F"):
+        raise ValueError(f"--data: {image.filename}: 32-bit images (mode {image.mode}) are not "
+                         "supported; save 8- or 16-bit PNGs")
+    return image
 
 
 def _open(Image, path):

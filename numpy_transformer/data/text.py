@@ -20,10 +20,13 @@ def load_text(name: str, data_dir=None) -> str:
         return fetch(TEXTS[name], data_dir).read_text(encoding="utf-8")
     path = Path(name).expanduser()
     if path.is_dir():
-        files = sorted(path.rglob("*.txt"))
+        files = sorted(path.glob("*.txt"))
         if not files:
             raise ValueError(f"--data {path}: the folder has no .txt files")
-        return "\n\n".join(_read_utf8(f) for f in files)
+        text = "\n\n".join(_read_utf8(f) for f in files)
+        if not text.strip():
+            raise ValueError(f"--data {path}: its .txt files hold only white space")
+        return text
     if path.is_file():
         text = _read_utf8(path)
         if not text.strip():

@@ -5,6 +5,8 @@ import os
 import sys
 import time
 
+import numpy as np
+
 from .. import kernels
 from ..random import get_rng_state, set_rng_state
 from .checkpoint import load_checkpoint, restore, save_checkpoint
@@ -30,6 +32,10 @@ class Trainer:
                  info: dict = None, plot: bool = True, tune_cpu: bool = True):
         if (epochs is None) == (steps is None):
             raise ValueError("Trainer needs exactly one of epochs= or steps=")
+        if len(train_loader) == 0:
+            raise ValueError(f"Trainer: the training loader has no batch: {_size(train_loader)} "
+                             f"examples, batch size {getattr(train_loader, 'batch_size', '?')}"
+                             " (drop_last leaves none); use a smaller batch size or more data")
         self.task, self.train_loader, self.eval_loader = task, train_loader, eval_loader
         self.total_steps = steps if steps is not None else math.ceil(epochs * len(train_loader))
         self.eval_every = eval_every or len(train_loader)
@@ -103,13 +109,14 @@ class Trainer:
                     sums, count = {}, 0
                 if self.eval_loader is not None and (self.step % self.eval_every == 0
                                                      or self.step == self.total_steps):
-                    last = self.task.evaluate(self.eval_loader)
+                    last = self._evaluate(bar)
                     record = self._record(log, {"split": "eval", **last})
                     if self.out_dir:
                         self.task.after_evaluate(self.out_dir, record)
                     _say(bar, _summary(record, self.history))
                     self._plot(every_seconds=60)
                 if self.out_dir and (self.step % self.checkpoint_every == 0 or self.step == self.total_steps):
+                    self._stop_unless_finite(self._weights_finite(), bar)
                     self.save()
                 if self.step >= self.total_steps:
                     break
@@ -118,6 +125,21 @@ class Trainer:
         self._plot()
         self.wall_seconds += time.perf_counter() - self._fit_started
         return last
+
+    def _evaluate(self, bar) -> dict:
+        """The task's evaluation; a loss layer meeting NaN there stops training like in a step."""
+        try:
+            return self.task.evaluate(self.eval_loader)
+        except FloatingPointError as error:
+            self._stop_unless_finite({"loss": math.nan, "error": f"evaluating: {error}"}, bar)
+
+    def _weights_finite(self) -> dict:
+        """{"weights": nan} unless every parameter is finite (so no checkpoint holds NaN)."""
+        for module in self.task.modules.values():
+            for name, param in module.named_parameters():
+                if not np.isfinite(param.data).all():
+                    return {"weights": math.nan, "error": f"the parameter {name} is not finite"}
+        return {}
 
     def _stop_unless_finite(self, metrics: dict, bar) -> None:
         """A NaN or infinite loss ends training: nothing more is saved over the last good
@@ -152,6 +174,11 @@ class Trainer:
         if self.out_dir and self.plot:
             from ..viz.curves import plot_log
             plot_log(os.path.join(self.out_dir, LOG), os.path.join(self.out_dir, CURVES))
+
+
+def _size(loader) -> str:
+    dataset = getattr(loader, "dataset", None)
+    return str(len(dataset)) if dataset is not None and hasattr(dataset, "__len__") else "?"
 
 
 class NonFiniteLossError(ValueError):

@@ -2,8 +2,8 @@
 batches, the same optimizer with our learning rate at every step, the same gradient clipping.
 
 The two take turns of `chunk_steps` steps, so that a spell in which the host lends the machine
-less CPU falls on both alike (the same GPT step took 47 to 69 ms from one second to the next
-here), and only the steps are timed. Each turn hands torch the very batches ours trained on,
+less CPU falls on both alike (on a shared host a step's time can move by a third from one second
+to the next), and only the steps are timed. Each turn hands torch the very batches ours trained on,
 random masks included. A recipe registers how its model becomes a torch module and what one
 torch step and one torch evaluation compute (`register_twin`); this module imports no recipe.
 """

@@ -41,7 +41,56 @@ def test_an_image_folder_of_png_and_jpeg_any_size_grayscale_or_rgb(tmp_path):
     assert gray.shape == (1, 16, 16)
 
 
+def test_one_hot_labels_and_whole_float_labels_become_classes(tmp_path):
+    x = np.zeros((6, 4, 4), np.uint8)
+    np.savez(tmp_path / "o.npz", x_train=x[:4], y_train=np.eye(3)[[0, 1, 2, 1]], x_test=x[4:],
+             y_test=np.eye(3)[[2, 0]])
+    data = load_image_data(tmp_path / "o.npz")
+    assert data.classes == ["0", "1", "2"] and data.test.arrays[1].tolist() == [2, 0]
+    np.savez(tmp_path / "f.npz", x_train=x[:4], y_train=[0.0, 1.0, 0.0, 1.0], x_test=x[4:],
+             y_test=[1.0, 0.0])
+    assert load_image_data(tmp_path / "f.npz").classes == ["0", "1"]
+
+
+def test_sixteen_bit_grayscale_pngs_are_scaled_not_clipped(tmp_path):
+    from PIL import Image
+    for split in ("train", "test"):
+        for name, level in (("dark", 1000), ("light", 60000)):
+            folder = tmp_path / "deep" / split / name
+            folder.mkdir(parents=True)
+            Image.fromarray(np.full((8, 8), level, np.uint16)).save(folder / "a.png")
+    data = load_image_data(tmp_path / "deep")
+    assert data.shape == (1, 8, 8)
+    assert sorted(data.train.arrays[0][:, 0, 0, 0].tolist()) == [round(1000 / 257), round(60000 / 257)]
+
+
+def damaged_npz(p):
+    np.savez(p / "x.npz", x_train=np.zeros((2, 4, 4)), y_train=[0, 1], x_test=np.zeros((2, 4, 4)),
+             y_test=[0, 1])
+    data = (p / "x.npz").read_bytes()
+    (p / "x.npz").write_bytes(data[:len(data) // 2])
+    return p / "x.npz"
+
+
+def truncated_idx(p):
+    folder = write_idx_folder(p / "idx", gz=True)
+    first = folder / "train-images-idx3-ubyte.gz"
+    first.write_bytes(first.read_bytes()[:40])
+    return folder
+
+
 @pytest.mark.parametrize("make, message", [
+    (lambda p: p / "gone.npz", "no such file or folder .*has the data moved"),
+    (damaged_npz, "x.npz is damaged"),
+    (truncated_idx, "idx is damaged"),
+    (lambda p: np.savez(p / "x.npz", x_train=np.zeros((2, 4, 4)), y_train=[0, 0],
+                        x_test=np.zeros((1, 4, 4)), y_test=[0]) or p / "x.npz",
+     "needs at least 2 classes"),
+    (lambda p: np.savez(p / "x.npz", x_train=np.full((2, 4, 4), np.nan), y_train=[0, 1],
+                        x_test=np.zeros((1, 4, 4)), y_test=[0]) or p / "x.npz", "NaN or infinite"),
+    (lambda p: np.savez(p / "x.npz", x_train=np.zeros((2, 4, 4)), y_train=[0, 1],
+                        x_test=np.zeros((0, 4, 4)), y_test=np.zeros(0)) or p / "x.npz",
+     "the test labels must be a non-empty 1-D array"),
     (lambda p: (p / "empty").mkdir() or p / "empty", "expected a .npz file"),
     (lambda p: np.savez(p / "x.npz", x_train=np.zeros((2, 4, 4))) or p / "x.npz",
      r"the .npz lacks \['y_train', 'x_test', 'y_test'\]"),
