@@ -10,6 +10,7 @@ import warnings
 from . import kernels
 from .commands import register_all
 from .commands._options import UsageError, check_data_dir
+from .distributed import get_world, launched_by_mpi
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -36,11 +37,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)       # for a relaunch under mpiexec
     problem = kernels.environment_problem()
     if problem:                         # a misspelt NT_KERNELS: refuse rather than guess
         print(f"numpy-transformer: {problem}", file=sys.stderr)
         return 2
     kernels.tune_cpu()                  # the process-wide CPU settings: the CLI opts in
+    code = run_command(args)
+    if code and launched_by_mpi():      # one rank's error ends them all, none left waiting
+        get_world().abort(code)
+    return code
+
+
+def run_command(args) -> int:
+    """The command's exit code; a user's mistake printed in one line."""
     warnings.formatwarning = lambda message, *_, **__: f"numpy-transformer: note: {message}\n"
     try:
         check_data_dir(args)

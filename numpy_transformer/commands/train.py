@@ -13,16 +13,23 @@ def run(args) -> int:
     from ..io import atomic_write, provenance
     from ..kernels.cpu.threads import num_threads
     from ..random import manual_seed
+    from ..distributed import get_world
+    from ..distributed.launch import launched_by_mpi, relaunch
     from ..train import Trainer
+    if args.nproc > 1 and not launched_by_mpi():
+        return relaunch(args.nproc, args.argv)
+    world = get_world()
+    say = print if world.is_main else (lambda *a, **k: None)
     out_dir = args.out or os.path.join("runs", args.recipe)
     saved = resumed_config(args, out_dir) if args.resume else None
     recipe, config = recipe_and_config(args, saved)
-    if not args.resume:
+    if not args.resume and world.is_main:
         make_room(out_dir, args.force, dry_run=True)
     manual_seed(config.seed)
     setup = build(recipe, config, args)
-    if not args.resume:
+    if not args.resume and world.is_main:
         make_room(out_dir, args.force)
+    world.barrier()
     trainer = Trainer(setup.task, setup.train_loader, setup.eval_loader, epochs=config.epochs,
                       steps=config.steps, eval_every=config.eval_every, log_every=config.log_every,
                       checkpoint_every=config.checkpoint_every, out_dir=out_dir,
@@ -30,13 +37,17 @@ def run(args) -> int:
                       info={"recipe": recipe.name, "config": dataclasses.asdict(config),
                             **kept_notes(setup)})
     size = sum(m.num_parameters() for m in setup.task.modules.values())
-    print(f"training {recipe.name}: {size:,} parameters, {trainer.total_steps} steps of batch "
-          f"{config.batch_size}, writing {out_dir}\n{kernels.describe()}", flush=True)
+    ranks = f" on {world.size} processes" if world.size > 1 else ""
+    say(f"training {recipe.name}: {size:,} parameters, {trainer.total_steps} steps of batch "
+        f"{config.batch_size}{ranks}, writing {out_dir}\n{kernels.describe()}", flush=True)
     trainer.fit(resume=args.resume)
+    if not world.is_main:
+        return 0
     result = {"recipe": recipe.name, "step": trainer.step,
               "train_seconds": round(trainer.train_seconds, 2),
               "wall_seconds": round(trainer.wall_seconds, 2), "kernels": kernels.active(),
-              **provenance(threads=num_threads()), "config": dataclasses.asdict(config)}
+              **provenance(threads=num_threads()), "processes": world.size,
+              "config": dataclasses.asdict(config)}
     result.update(kept_notes(setup))
     if setup.test_loader is not None:
         metrics = setup.task.evaluate(setup.test_loader)
@@ -96,6 +107,9 @@ def register(subparsers) -> None:
     add_recipe_options(parser)
     parser.add_argument("--out", help="output folder (default: runs/RECIPE)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.safetensors")
+    parser.add_argument("--nproc", type=int, default=1,
+                        help="train on this many processes, data parallel, through mpiexec "
+                             "(pip install -e \".[mpi]\")")
     parser.add_argument("--force", action="store_true",
                         help="train into OUT even if it holds a run; its checkpoint, log and "
                              "result are kept as *.bak (the previous .bak is replaced)")

@@ -2,6 +2,7 @@
 import numpy as np
 
 from .. import kernels
+from ..distributed.data_parallel import shard_batch
 from ..grad_mode import no_grad
 from ..optim import clip_grad_norm_
 
@@ -19,11 +20,16 @@ class Task:
         self.schedulers = schedulers or {}
         self.grad_clip = grad_clip
         self.defer_weight_grads = defer_weight_grads
+        self.data_parallel = None        # a distributed.DataParallel: this rank's shard only
 
     def train_step(self, batch) -> dict:
         for optimizer in self.optimizers.values():
             optimizer.zero_grad()
-        metrics = self.forward_backward(batch)
+        parallel = self.data_parallel
+        if parallel is None:
+            metrics = self.forward_backward(batch)
+        else:
+            metrics = self._data_parallel_forward_backward(parallel, batch)
         if self.grad_clip:
             params = [p for m in self.modules.values() for p in m.parameters()]
             metrics["grad_norm"] = float(clip_grad_norm_(params, self.grad_clip))
@@ -32,6 +38,16 @@ class Task:
         for scheduler in self.schedulers.values():
             scheduler.step()
         return metrics
+
+    def _data_parallel_forward_backward(self, parallel, batch) -> dict:
+        """This rank's shard forward and backward, then the gradients and the metrics averaged
+        over the ranks, each weighted by its share of the batch."""
+        world = parallel.world
+        local, share = shard_batch(batch, world.rank, world.size)
+        metrics = self.forward_backward(local) if share else {}     # an empty shard adds zeros
+        parallel.average_gradients(share)
+        keys = world.keys_of_rank0(sorted(metrics))
+        return world.sum_scalars({k: metrics.get(k, 0.0) * share for k in keys})
 
     def forward_backward(self, batch) -> dict:
         raise NotImplementedError

@@ -8,9 +8,11 @@ import time
 import numpy as np
 
 from .. import kernels
-from ..random import get_rng_state, set_rng_state
+from ..distributed import DataParallel, get_world
+from ..random import default_generator, get_rng_state, manual_seed, set_rng_state
 from .checkpoint import load_checkpoint, restore, save_checkpoint
 from .log import JsonLog
+from .task import Task
 
 CHECKPOINT = "checkpoint.safetensors"
 LOG = "log.jsonl"
@@ -24,12 +26,16 @@ class Trainer:
     With `out_dir`, writes log.jsonl, curves.png and checkpoint.safetensors there; `fit(resume=True)`
     continues from that checkpoint and ends with bit-identical weights to an uninterrupted run.
     `fit` makes the process-wide CPU settings the fast kernels run best with
-    (`kernels.tune_cpu()`) unless `tune_cpu=False`."""
+    (`kernels.tune_cpu()`) unless `tune_cpu=False`.
+
+    Started by an MPI launcher (`world`, default `distributed.get_world()`), every rank trains on
+    its shard of each batch with the gradients averaged (distributed.DataParallel), from rank 0's
+    initial weights; rank 0 alone evaluates and writes."""
 
     def __init__(self, task, train_loader, eval_loader=None, *, epochs: float = None,
                  steps: int = None, eval_every: int = None, log_every: int = 10,
                  checkpoint_every: int = None, out_dir=None, progress: bool = True,
-                 info: dict = None, plot: bool = True, tune_cpu: bool = True):
+                 info: dict = None, plot: bool = True, tune_cpu: bool = True, world=None):
         if (epochs is None) == (steps is None):
             raise ValueError("Trainer needs exactly one of epochs= or steps=")
         if len(train_loader) == 0:
@@ -37,6 +43,10 @@ class Trainer:
                              f"examples, batch size {getattr(train_loader, 'batch_size', '?')}"
                              " (drop_last leaves none); use a smaller batch size or more data")
         self.task, self.train_loader, self.eval_loader = task, train_loader, eval_loader
+        self.world = world or get_world()
+        self.checkpoint_dir = out_dir           # every rank reads it on resume; rank 0 writes
+        if not self.world.is_main:              # the other ranks train only
+            eval_loader, out_dir, progress, self.eval_loader = None, None, False, None
         self.total_steps = steps if steps is not None else math.ceil(epochs * len(train_loader))
         self.eval_every = eval_every or len(train_loader)
         self.log_every = log_every
@@ -52,7 +62,7 @@ class Trainer:
 
     # ---- checkpoints ----
     def checkpoint_path(self):
-        return os.path.join(self.out_dir, CHECKPOINT)
+        return os.path.join(self.checkpoint_dir, CHECKPOINT)
 
     def save(self) -> None:
         state = {**self.info, "step": self.step, "train_seconds": self.train_seconds,
@@ -83,6 +93,8 @@ class Trainer:
             os.makedirs(self.out_dir, exist_ok=True)
         if resume:
             self.load()
+        if self.world.size > 1:
+            self._join_the_world()
         log = JsonLog(os.path.join(self.out_dir, LOG), self.step if resume else None) if self.out_dir else None
         bar = _progress_bar(self.total_steps, self.step, self.progress)
         sums, count, last = {}, 0, {}
@@ -115,9 +127,10 @@ class Trainer:
                         self.task.after_evaluate(self.out_dir, record)
                     _say(bar, _summary(record, self.history))
                     self._plot(every_seconds=60)
-                if self.out_dir and (self.step % self.checkpoint_every == 0 or self.step == self.total_steps):
+                if self.step % self.checkpoint_every == 0 or self.step == self.total_steps:
                     self._stop_unless_finite(self._weights_finite(), bar)
-                    self.save()
+                    if self.out_dir:
+                        self.save()
                 if self.step >= self.total_steps:
                     break
         if bar is not None:
@@ -125,6 +138,16 @@ class Trainer:
         self._plot()
         self.wall_seconds += time.perf_counter() - self._fit_started
         return last
+
+    def _join_the_world(self) -> None:
+        """Data parallel from here: rank 0's weights everywhere, each rank its own dropout."""
+        if type(self.task).train_step is not Task.train_step:
+            raise ValueError(f"{type(self.task).__name__} writes its own train_step; data "
+                             "parallel training runs Task.train_step only")
+        self.task.data_parallel = DataParallel(self.world, self.task.modules)
+        self.task.data_parallel.broadcast_parameters()
+        draw = int(default_generator().integers(2 ** 31))       # the same on every rank
+        manual_seed(draw + 7919 * self.world.rank)
 
     def _evaluate(self, bar) -> dict:
         """The task's evaluation; a loss layer meeting NaN there stops training like in a step."""
@@ -193,6 +216,8 @@ def _progress_bar(total, initial, enabled):
 
 
 def _say(bar, text: str) -> None:
+    if not get_world().is_main:
+        return
     if bar is not None:
         bar.write(text)
     else:

@@ -1,0 +1,74 @@
+"""Data parallelism: every rank holds the whole model, trains on its shard of each global batch,
+and the gradients are averaged in buckets before the optimizer steps, so every rank takes the
+same step. As DDP, the average weights each rank by its share of the batch's examples; for a loss
+averaged over tokens whose count varies by shard (a masked LM, padded sequences) it then differs
+slightly from the one-process gradient."""
+import numpy as np
+
+from .comm import World
+
+__all__ = ["DataParallel", "shard_batch"]
+
+BUCKET_BYTES = 25 << 20          # DDP's default bucket: 25 MiB of gradients per all-reduce
+
+
+def shard_batch(batch, rank: int, size: int):
+    """(this rank's contiguous part of every array in the batch, its share of the examples).
+    The parts differ by at most one example, the larger ones first: a batch smaller than the
+    world leaves the last ranks empty, never rank 0."""
+    arrays = batch if isinstance(batch, (tuple, list)) else (batch,)
+    n = len(arrays[0])
+    base, extra = divmod(n, size)                    # the first `extra` ranks take one more
+    begin = rank * base + min(rank, extra)
+    end = begin + base + (rank < extra)
+    part = tuple(a[begin:end] for a in arrays)
+    return (part if isinstance(batch, (tuple, list)) else part[0]), (end - begin) / n
+
+
+class DataParallel:
+    """The gradient averaging and weight broadcast of one task's parameters over a World."""
+
+    def __init__(self, world: World, modules: dict, bucket_bytes: int = BUCKET_BYTES):
+        self.world = world
+        # every rank lists the parameters in the same order (module name, then parameter name)
+        self.params = [p for name in sorted(modules) for _, p in modules[name].named_parameters()]
+        self.buckets = _buckets(self.params[::-1], bucket_bytes)   # the last layers' grads first
+
+    def broadcast_parameters(self) -> None:
+        """Rank 0's weights on every rank (run once, before training)."""
+        for param in self.params:
+            self.world.broadcast(param.data)
+
+    def average_gradients(self, share: float) -> None:
+        """grad = sum over ranks of share_r * grad_r, bucket by bucket: each bucket is packed and
+        its all-reduce started before the next one is packed."""
+        pending = []
+        for bucket in self.buckets:
+            flat = np.concatenate([_grad_of(p).ravel() for p in bucket]).astype(np.float64)
+            flat *= share
+            pending.append((bucket, flat, self.world.all_reduce_sum_start(flat)))
+        for bucket, flat, request in pending:
+            request.Wait()
+            offset = 0
+            for param in bucket:
+                size = param.data.size
+                param.grad[...] = flat[offset:offset + size].reshape(param.data.shape)
+                offset += size
+
+
+def _grad_of(param) -> np.ndarray:
+    if param.grad is None:
+        param.grad = np.zeros_like(param.data)
+    return param.grad
+
+
+def _buckets(params, bucket_bytes: int) -> list:
+    """Consecutive parameters grouped into lists of about `bucket_bytes` of gradients."""
+    buckets, current, size = [], [], 0
+    for param in params:
+        current.append(param)
+        size += param.data.nbytes
+        if size >= bucket_bytes:
+            buckets.append(current)
+            current, size = [], 0
+    return buckets + ([current] if current else [])

@@ -1,0 +1,161 @@
+"""Data parallelism over MPI: N ranks train to the weights one process reaches on the same global
+batches, the averaged gradient is the full batch's, and a run resumes on another number of ranks."""
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import numpy_transformer as nt
+from numpy_transformer.distributed import DataParallel, World, shard_batch
+from numpy_transformer.testing.image_folders import write_idx_folder
+
+pytest.importorskip("mpi4py")
+
+
+def mpiexec():
+    from numpy_transformer.distributed.launch import mpiexec as find
+    try:
+        return find()
+    except OSError:
+        pytest.skip("no mpiexec")
+
+
+def test_a_batch_is_cut_into_contiguous_shards_differing_by_one_at_most():
+    x, y = np.arange(10), np.arange(10) * 2
+    parts = [shard_batch((x, y), r, 3) for r in range(3)]
+    assert [len(p[0][0]) for p in parts] == [4, 3, 3]
+    np.testing.assert_array_equal(np.concatenate([p[0][1] for p in parts]), y)
+    assert sum(share for _, share in parts) == 1
+
+
+def test_one_process_is_a_world_of_one_and_averaging_changes_nothing():
+    model = nt.nn.Linear(3, 2)
+    model.weight.grad[...] = 1.5
+    parallel = DataParallel(World(), {"model": model}, bucket_bytes=8)
+    assert len(parallel.buckets) == 2                       # weight, then bias: one bucket each
+    parallel.average_gradients(1.0)
+    assert (model.weight.grad == 1.5).all()
+
+
+def train(tmp_path, name, nproc, *argv):
+    out = tmp_path / f"{name}-{nproc}"
+    command = [sys.executable, "-m", "numpy_transformer", "train", *argv, "--out", str(out),
+               "--no-progress", "--nproc", str(nproc)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return nt.train.load_checkpoint(out / "checkpoint.safetensors"), out
+
+
+def assert_same_weights(a, b, atol):
+    for name, state in a.modules.items():
+        for key, value in state.items():
+            np.testing.assert_allclose(b.modules[name][key], value, atol=atol, err_msg=key)
+
+
+@pytest.fixture(scope="module")
+def image_npz(tmp_path_factory):
+    folder = write_idx_folder(tmp_path_factory.mktemp("idx") / "idx", counts=(64, 16), size=(8, 8))
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def text_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("text") / "story.txt"
+    path.write_text("".join(f"{k} the quick brown fox jumps over the lazy dog\n" for k in range(80)))
+    return str(path)
+
+
+FAMILIES = {
+    "mlp": ["digits", "--steps", "12"],
+    "cnn": ["cnn-mnist", "--steps", "4", "--batch-size", "12", "--set", "dropout=0"],
+    "gpt": ["gpt-shakespeare", "--steps", "4", "--set", "n_layer=1", "--set", "n_embd=16",
+            "--set", "n_head=2", "--set", "block_size=16", "--set", "warmup_steps=1"],
+    "rnn": ["rnn-lm", "--steps", "4", "--set", "embed_dim=16", "--set", "hidden_size=16",
+            "--set", "seq_len=8", "--set", "dropout=0"],
+}
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+@pytest.mark.parametrize("nproc", [2, 3])
+def test_n_ranks_reach_the_weights_of_one_process(tmp_path, family, nproc, image_npz, text_file):
+    mpiexec()
+    argv = FAMILIES[family] + {"cnn": ["--data", image_npz], "gpt": ["--data", text_file],
+                               "rnn": ["--data", text_file]}.get(family, [])
+    one, _ = train(tmp_path, family, 1, *argv)
+    many, out = train(tmp_path, family, nproc, *argv)
+    assert_same_weights(one, many, atol=2e-5)
+    assert json.loads((out / "result.json").read_text())["processes"] == nproc
+
+
+def test_a_run_resumes_on_another_number_of_ranks(tmp_path):
+    mpiexec()
+    straight, _ = train(tmp_path, "straight", 1, "digits", "--steps", "20")
+    _, out = train(tmp_path, "half", 2, "digits", "--steps", "10")
+    command = [sys.executable, "-m", "numpy_transformer", "train", "digits", "--steps", "20",
+               "--resume", "--out", str(out), "--no-progress", "--nproc", "3"]
+    assert subprocess.run(command, capture_output=True, timeout=300).returncode == 0
+    assert_same_weights(straight, nt.train.load_checkpoint(out / "checkpoint.safetensors"), 2e-5)
+
+
+GRADIENT_SCRIPT = textwrap.dedent("""
+    import numpy as np
+    import numpy_transformer as nt
+    from numpy_transformer.distributed import DataParallel, get_world, shard_batch
+    world = get_world()
+    nt.manual_seed(0)
+    model = nt.models.MLP((6, 8, 3))
+    criterion = nt.nn.CrossEntropyLoss()
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((10, 6)).astype(np.float64), rng.integers(0, 3, 10)
+    model.to(np.float64)
+    criterion(model(x), y); model.backward(criterion.backward())
+    full = [p.grad.copy() for _, p in model.named_parameters()]
+    model.zero_grad()
+    (xs, ys), share = shard_batch((x, y), world.rank, world.size)
+    criterion(model(xs), ys); model.backward(criterion.backward())
+    DataParallel(world, {"model": model}, bucket_bytes=64).average_gradients(share)
+    worst = max(float(np.abs(p.grad - g).max()) for (_, p), g in zip(model.named_parameters(), full))
+    summed = world.sum_scalars({"worst": worst, "ranks": 1})
+    if world.is_main:
+        print("worst", summed["worst"], "ranks", summed["ranks"])
+""")
+
+
+def test_the_averaged_gradient_is_the_full_batch_gradient(tmp_path):
+    script = tmp_path / "gradient.py"
+    script.write_text(GRADIENT_SCRIPT)
+    done = subprocess.run([mpiexec(), "-n", "3", sys.executable, str(script)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    _, worst, _, ranks = next(l for l in done.stdout.splitlines() if l.startswith("worst")).split()
+    assert float(ranks) == 3 and float(worst) < 1e-12
+
+
+def test_a_batch_smaller_than_the_world_leaves_the_last_ranks_empty_and_rank0_never():
+    parts = [shard_batch((np.arange(2),), r, 3) for r in range(3)]
+    assert [len(p[0][0]) for p in parts] == [1, 1, 0] and [p[1] for p in parts] == [0.5, 0.5, 0]
+
+
+FAILING_SCRIPT = textwrap.dedent("""
+    import sys, time
+    import numpy as np
+    from numpy_transformer.distributed import get_world
+    world = get_world()
+    if world.rank == 1:
+        raise RuntimeError("rank 1 breaks down")
+    world.all_reduce_sum(np.ones(3))          # the others wait for rank 1 here
+    time.sleep(120)
+""")
+
+
+def test_a_rank_that_raises_ends_every_rank_naming_itself(tmp_path):
+    script = tmp_path / "failing.py"
+    script.write_text(FAILING_SCRIPT)
+    done = subprocess.run([mpiexec(), "-n", "3", sys.executable, str(script)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "rank 1 breaks down" in done.stderr and "rank 1 of 3 failed" in done.stderr
