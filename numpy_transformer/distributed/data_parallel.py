@@ -33,6 +33,7 @@ class DataParallel:
         # every rank lists the parameters in the same order (module name, then parameter name)
         self.params = [p for name in sorted(modules) for _, p in modules[name].named_parameters()]
         self.buckets = _buckets(self.params[::-1], bucket_bytes)   # the last layers' grads first
+        self.expected = None             # how often each gradient lands in a backward
 
     def broadcast_parameters(self) -> None:
         """Rank 0's weights on every rank (run once, before training)."""
@@ -40,20 +41,47 @@ class DataParallel:
             self.world.broadcast(param.data)
 
     def average_gradients(self, share: float) -> None:
-        """grad = sum over ranks of share_r * grad_r, bucket by bucket: each bucket is packed and
-        its all-reduce started before the next one is packed."""
-        pending = []
-        for bucket in self.buckets:
-            flat = np.concatenate([_grad_of(p).ravel() for p in bucket]).astype(np.float64)
-            flat *= share
-            pending.append((bucket, flat, self.world.all_reduce_sum_start(flat)))
-        for bucket, flat, request in pending:
+        """grad = sum over ranks of share_r * grad_r for a backward already done (no overlap)."""
+        self.begin(share)
+        self.finish()
+
+    def begin(self, share: float) -> None:
+        """Before backward: from the second step on, each bucket's all-reduce starts as soon as
+        its gradients have all landed (as often as in the first step: tied weights twice), in
+        bucket order, while backward goes on."""
+        self.share, self.sent, self.pending = share, 0, []
+        self.landed = {id(p): 0 for p in self.params}
+        for param in self.params:
+            param.on_grad = self._on_grad
+
+    def finish(self) -> None:
+        """After backward: start the buckets not yet started, wait for all, unpack."""
+        if not self.expected:                      # the first step tells how often each lands
+            self.expected = {id(p): max(1, n) for p, n in zip(self.params, self.landed.values())}
+        while self.sent < len(self.buckets):
+            self._send_next()
+        for bucket, flat, request in self.pending:
             request.Wait()
             offset = 0
             for param in bucket:
                 size = param.data.size
                 param.grad[...] = flat[offset:offset + size].reshape(param.data.shape)
                 offset += size
+        for param in self.params:
+            param.on_grad = None
+
+    def _on_grad(self, param) -> None:
+        self.landed[id(param)] += 1
+        while self.expected and self.sent < len(self.buckets) and all(
+                self.landed[id(p)] >= self.expected[id(p)] for p in self.buckets[self.sent]):
+            self._send_next()
+
+    def _send_next(self) -> None:
+        bucket = self.buckets[self.sent]
+        flat = np.concatenate([_grad_of(p).ravel() for p in bucket]).astype(np.float64)
+        flat *= self.share
+        self.pending.append((bucket, flat, self.world.all_reduce_sum_start(flat)))
+        self.sent += 1
 
 
 def _grad_of(param) -> np.ndarray:

@@ -24,6 +24,8 @@ def accumulate_grad(param, grad, index=None, scatter_add=np.add.at) -> None:
         param.grad[index] += grad
     else:
         scatter_add(param.grad, index, grad)
+    if param.on_grad is not None:          # data parallel: this gradient may be ready to send
+        param.on_grad(param)
 
 
 def deferred_weight_grads(enabled: bool = True):

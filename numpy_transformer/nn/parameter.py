@@ -16,6 +16,7 @@ class Parameter:
         self.data = data
         self.grad = np.zeros_like(data)
         self.requires_grad = requires_grad
+        self.on_grad = None      # called with the parameter after each gradient lands (DDP-style)
 
     @property
     def grad(self):

@@ -44,8 +44,9 @@ class Task:
         over the ranks, each weighted by its share of the batch."""
         world = parallel.world
         local, share = shard_batch(batch, world.rank, world.size)
+        parallel.begin(share)
         metrics = self.forward_backward(local) if share else {}     # an empty shard adds zeros
-        parallel.average_gradients(share)
+        parallel.finish()
         keys = world.keys_of_rank0(sorted(metrics))
         return world.sum_scalars({k: metrics.get(k, 0.0) * share for k in keys})
 

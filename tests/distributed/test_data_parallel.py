@@ -159,3 +159,19 @@ def test_a_rank_that_raises_ends_every_rank_naming_itself(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "rank 1 breaks down" in done.stderr and "rank 1 of 3 failed" in done.stderr
+
+
+def test_from_the_second_step_each_bucket_is_sent_while_backward_goes_on():
+    nt.manual_seed(0)
+    model = nt.models.MLP((6, 8, 3))
+    criterion = nt.nn.CrossEntropyLoss()
+    parallel = DataParallel(World(), {"model": model}, bucket_bytes=1)   # one bucket per tensor
+    x, y = np.ones((4, 6), np.float32), np.arange(4) % 3
+    sent_during_backward = []
+    for _ in range(2):
+        parallel.begin(1.0)
+        criterion(model(x), y)
+        model.backward(criterion.backward())
+        sent_during_backward.append(parallel.sent)
+        parallel.finish()
+    assert sent_during_backward == [0, len(parallel.buckets)]
