@@ -1,7 +1,9 @@
 """Data parallelism over MPI: N ranks train to the weights one process reaches on the same global
 batches, the averaged gradient is the full batch's, and a run resumes on another number of ranks."""
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -14,6 +16,22 @@ from numpy_transformer.distributed import DataParallel, World, shard_batch
 from numpy_transformer.testing.image_folders import write_idx_folder
 
 pytest.importorskip("mpi4py")
+
+
+def run_ranks(command, timeout: float):
+    """subprocess.run in a session of its own: on a timeout every process of it (mpiexec and its
+    ranks) is killed, so none is left spinning in an all-reduce."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        if shutil.which("pkill"):          # the whole session: ranks too, whatever their group
+            subprocess.run(["pkill", "-KILL", "-s", str(process.pid)], check=False)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
 def mpiexec():
@@ -45,7 +63,7 @@ def train(tmp_path, name, nproc, *argv):
     out = tmp_path / f"{name}-{nproc}"
     command = [sys.executable, "-m", "numpy_transformer", "train", *argv, "--out", str(out),
                "--no-progress", "--nproc", str(nproc)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    done = run_ranks(command, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return nt.train.load_checkpoint(out / "checkpoint.safetensors"), out
 
@@ -97,7 +115,7 @@ def test_a_run_resumes_on_another_number_of_ranks(tmp_path):
     _, out = train(tmp_path, "half", 2, "digits", "--steps", "10")
     command = [sys.executable, "-m", "numpy_transformer", "train", "digits", "--steps", "20",
                "--resume", "--out", str(out), "--no-progress", "--nproc", "3"]
-    assert subprocess.run(command, capture_output=True, timeout=300).returncode == 0
+    assert run_ranks(command, timeout=300).returncode == 0
     assert_same_weights(straight, nt.train.load_checkpoint(out / "checkpoint.safetensors"), 2e-5)
 
 
@@ -128,8 +146,7 @@ GRADIENT_SCRIPT = textwrap.dedent("""
 def test_the_averaged_gradient_is_the_full_batch_gradient(tmp_path):
     script = tmp_path / "gradient.py"
     script.write_text(GRADIENT_SCRIPT)
-    done = subprocess.run([mpiexec(), "-n", "3", sys.executable, str(script)],
-                          capture_output=True, text=True, timeout=120)
+    done = run_ranks([mpiexec(), "-n", "3", sys.executable, str(script)], timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     _, worst, _, ranks = next(l for l in done.stdout.splitlines() if l.startswith("worst")).split()
     assert float(ranks) == 3 and float(worst) < 1e-12
@@ -155,8 +172,7 @@ FAILING_SCRIPT = textwrap.dedent("""
 def test_a_rank_that_raises_ends_every_rank_naming_itself(tmp_path):
     script = tmp_path / "failing.py"
     script.write_text(FAILING_SCRIPT)
-    done = subprocess.run([mpiexec(), "-n", "3", sys.executable, str(script)],
-                          capture_output=True, text=True, timeout=60)
+    done = run_ranks([mpiexec(), "-n", "3", sys.executable, str(script)], timeout=60)
     assert done.returncode != 0
     assert "rank 1 breaks down" in done.stderr and "rank 1 of 3 failed" in done.stderr
 
