@@ -25,7 +25,24 @@ from .transforms import apply_transform
 __all__ = ["DataLoader", "default_collate"]
 
 
-class DataLoader:
+class ResumablePosition:
+    """Where a seeded loader is: `seed`, and `_position` (epoch, batch) of the next batch."""
+
+    def state_dict(self) -> dict:
+        """{"seed", "epoch", "batch"}: where the next batch handed out comes from (JSON-serialisable)."""
+        epoch, batch = self._position
+        return {"seed": self.seed, "epoch": epoch, "batch": batch}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from a `state_dict`: the next iter() resumes that epoch at that batch."""
+        epoch, batch = int(state["epoch"]), int(state["batch"])
+        if batch >= len(self):
+            epoch, batch = epoch + 1, 0
+        self.seed = int(state["seed"])
+        self.epoch, self._resume_batch, self._position = epoch, batch, (epoch, batch)
+
+
+class DataLoader(ResumablePosition):
     """Iterate `dataset` in batches (tuples of arrays), shuffled with a seeded permutation if `shuffle`.
 
     `dataset[index_array]` must return a whole batch (ArrayDataset, MNIST, Subset, an array); a list
@@ -103,19 +120,6 @@ class DataLoader:
     def set_epoch(self, epoch: int) -> None:
         """Make the next iter() run `epoch` from its first batch."""
         self.epoch, self._resume_batch, self._position = int(epoch), 0, (int(epoch), 0)
-
-    def state_dict(self) -> dict:
-        """{"seed", "epoch", "batch"}: where the next batch handed out comes from (JSON-serialisable)."""
-        epoch, batch = self._position
-        return {"seed": self.seed, "epoch": epoch, "batch": batch}
-
-    def load_state_dict(self, state: dict) -> None:
-        """Continue from a `state_dict`: the next iter() resumes that epoch at that batch."""
-        epoch, batch = int(state["epoch"]), int(state["batch"])
-        if batch >= len(self):
-            epoch, batch = epoch + 1, 0
-        self.seed = int(state["seed"])
-        self.epoch, self._resume_batch, self._position = epoch, batch, (epoch, batch)
 
     def _check_batch(self, batch: int) -> None:
         if not 0 <= batch < len(self):

@@ -10,11 +10,12 @@ token predicted once: the whole split, for evaluation.
 import numpy as np
 
 from ..random import default_generator
+from .loader import ResumablePosition
 
 __all__ = ["RandomBlocks", "SplitWindows"]
 
 
-class RandomBlocks:
+class RandomBlocks(ResumablePosition):
     """Batches (x [B, T], y [B, T]) of random windows of `tokens` (a 1-D int array).
 
     An epoch is `batches_per_epoch` batches (default: about one pass over the tokens). With
@@ -62,17 +63,6 @@ class RandomBlocks:
             batch = self.get_batch(epoch, b)
             self._position = (epoch, b + 1) if b + 1 < len(self) else (epoch + 1, 0)
             yield batch
-
-    def state_dict(self) -> dict:
-        epoch, batch = self._position
-        return {"seed": self.seed, "epoch": epoch, "batch": batch}
-
-    def load_state_dict(self, state: dict) -> None:
-        epoch, batch = int(state["epoch"]), int(state["batch"])
-        if batch >= len(self):
-            epoch, batch = epoch + 1, 0
-        self.seed = int(state["seed"])
-        self.epoch, self._resume_batch, self._position = epoch, batch, (epoch, batch)
 
     def __repr__(self):
         return (f"RandomBlocks({len(self.tokens)} tokens, block_size={self.block_size}, "
