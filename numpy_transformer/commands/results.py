@@ -53,12 +53,17 @@ def results_table(results: list[dict], ratios: dict) -> str:
         if len(machines) > 1 and result.get("machine"):
             measured += f", {result['machine']}, {result['threads']} threads"
         rows.append([f"`{recipe.name}`", recipe.headline(result),
-                     f"{ratio:.2f}x" if ratio else "", f"{result['train_seconds'] / 60:.1f}",
+                     f"{ratio:.2f}x" if ratio else "", _minutes(result["train_seconds"]),
                      measured])
     table = markdown_table(["recipe", "result", "training step, ours / PyTorch", "minutes",
                             "measured"], rows, "llrrl")
     (machine, threads), = machines if len(machines) == 1 else ((None, None),)
     return table + (f"\n\nMeasured on {machine}, {threads} threads." if machine else "")
+
+
+def _minutes(seconds: float) -> str:
+    minutes = seconds / 60
+    return f"{minutes:.1f}" if minutes >= 0.1 else f"{minutes:.2f}"
 
 
 def run(args) -> int:
