@@ -1,6 +1,8 @@
 """`numpy-transformer gan-quality CHECKPOINT --classifier CNN_CHECKPOINT`: how good a GAN's digits are.
 
-A trained MNIST classifier (e.g. the `cnn-mnist` recipe's) judges generated samples:
+A classifier trained on the same kind of images (e.g. the `cnn-mnist` recipe's, on MNIST or on
+the `--data` the GAN had; its class names and pixel statistics come from its run) judges
+generated samples:
     confidence     mean top-class probability (sharp, recognisable digits: target >= 0.9)
     class shares   the fraction of samples assigned to each digit (no mode collapse: each >= 5%)
 """
@@ -22,16 +24,20 @@ def softmax(logits) -> np.ndarray:
     return shifted
 
 
-def classify(model, images, batch_size: int = 500) -> np.ndarray:
-    """Class probabilities [N, K] of images in [0, 1] [N, 1, 28, 28], MNIST-normalised first."""
+def classify(model, images, batch_size: int = 500, shape=MNIST_SHAPE, mean=None,
+             std=None) -> np.ndarray:
+    """Class probabilities [N, K] of images in [0, 1] [N, C, H, W], normalised as the
+    classifier's training images were (MNIST's statistics by default)."""
     from ..data import MNIST
     from ..grad_mode import no_grad
-    if tuple(images.shape[1:]) != MNIST_SHAPE:
-        raise ValueError(f"gan-quality: the classifier judges MNIST images [N, 1, 28, 28], but the "
-                         f"generator made images of shape {tuple(images.shape)}")
+    mean = MNIST.mean if mean is None else mean
+    std = MNIST.std if std is None else std
+    if tuple(images.shape[1:]) != tuple(shape):
+        raise ValueError(f"gan-quality: the classifier judges images [N, {', '.join(map(str, shape))}]"
+                         f", but the generator made images of shape {tuple(images.shape)}")
     model.eval()
     with no_grad():
-        logits = [model((images[i:i + batch_size] - MNIST.mean) / MNIST.std)
+        logits = [model((images[i:i + batch_size] - mean) / std)
                   for i in range(0, len(images), batch_size)]
     return softmax(np.concatenate(logits))
 
@@ -63,18 +69,21 @@ def _load_classifier(path, data_dir):
     if not isinstance(setup.task, ClassificationTask):
         raise SystemExit(f"gan-quality: --classifier {checkpoint_path(path)} is a '{recipe.name}' "
                          f"run, not a classifier; give a cnn-mnist checkpoint")
-    return recipe, setup.task.model
+    return recipe, setup.task.model, setup.notes
 
 
 def run(args) -> int:
     if args.samples < 1:
         raise UsageError(f"--samples must be positive, got {args.samples}")
     gan_recipe, task, sample, checkpoint = _load_generator(args.checkpoint, args.data_dir)
-    judge_recipe, classifier = _load_classifier(args.classifier, args.data_dir)
+    judge_recipe, classifier, notes = _load_classifier(args.classifier, args.data_dir)
     images = sample(task, args.samples, np.random.default_rng(args.seed))
+    probabilities = classify(classifier, images, shape=notes.get("image_shape", MNIST_SHAPE),
+                             mean=notes.get("pixel_mean"), std=notes.get("pixel_std"))
+    classes = notes.get("classes") or [str(k) for k in range(probabilities.shape[1])]
     result = {"checkpoint": checkpoint_path(args.checkpoint), "recipe": gan_recipe.name,
               "step": checkpoint.state["step"], "classifier": checkpoint_path(args.classifier),
-              **quality(classify(classifier, images))}
+              "classes": classes, **quality(probabilities)}
     if args.json:
         print(json.dumps(result))
         return 0
@@ -82,7 +91,7 @@ def run(args) -> int:
           f"{judge_recipe.name} ({result['classifier']})")
     print(f"mean top-class probability {result['mean_top_probability']:.4f} "
           f"(target >= {CONFIDENCE_TARGET}: {'met' if result['confident'] else 'NOT met'})")
-    shares = "  ".join(f"{digit}: {share:.1%}" for digit, share in enumerate(result["class_shares"]))
+    shares = "  ".join(f"{name}: {share:.1%}" for name, share in zip(classes, result["class_shares"]))
     print(f"class shares  {shares}")
     print(f"smallest class share {result['min_class_share']:.1%} "
           f"(target >= {SHARE_TARGET:.0%}: {'met' if result['every_class'] else 'NOT met'})")

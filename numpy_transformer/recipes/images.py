@@ -17,8 +17,9 @@ class Images:
 
     @property
     def notes(self) -> dict:
-        """What a run keeps of its data: the class names and the image shape."""
-        return {"classes": self.classes, "image_shape": list(self.shape)}
+        """What a run knows of its data: class names, image shape, pixel statistics."""
+        return {"classes": self.classes, "image_shape": list(self.shape), "pixel_mean": self.mean,
+                "pixel_std": self.std}
 
 
 def load_images(config, data_dir=None) -> Images:

@@ -57,11 +57,18 @@ def test_vit_takes_patches_that_divide_the_users_images(tmp_path, three_classes_
     assert "cannot be cut into 7x7 patches" in capsys.readouterr().err
 
 
-def test_gan_draws_the_users_image_size_and_channels(tmp_path, three_classes_npz):
+def test_gan_draws_the_users_images_and_a_classifier_of_them_judges_by_class_name(
+        tmp_path, three_classes_npz, capsys):
     out, _ = train(tmp_path, "gan-mnist", "--data", str(three_classes_npz), "--steps", "2",
                    "--batch-size", "8", "--set", "width=4", "--set", "refine=0",
                    "--set", "disc_refine=0", "--set", "eval_images=16")
     assert (out / "samples.png").exists()
+    judge = tmp_path / "judge"
+    assert main(["train", "cnn-mnist", "--data", str(three_classes_npz), "--steps", "2",
+                 "--out", str(judge), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["gan-quality", str(out), "--classifier", str(judge), "--samples", "20"]) == 0
+    assert "class shares  cat: " in capsys.readouterr().out
 
 
 @pytest.fixture
