@@ -11,6 +11,7 @@ import json
 import os
 
 BLOCK = "numpy-transformer results"
+PATHS = ("checkpoint", "classifier")     # where gan-quality's files were: not kept with a result
 ORDER = ["digits", "mlp-mnist", "cnn-mnist", "vit-mnist", "gan-mnist", "rnn-lm", "gpt-shakespeare",
          "gpt-shakespeare-bpe", "bert-quotes", "translate-multi30k", "copy", "reverse", "sort"]
 
@@ -25,7 +26,8 @@ def read_result(path: str) -> dict:
     quality = os.path.join(path, "gan_quality.json")
     if os.path.exists(quality):
         with open(quality, encoding="utf-8") as handle:
-            result.update({k: v for k, v in json.load(handle).items() if k not in result})
+            judged = json.load(handle)
+        result.update({k: v for k, v in judged.items() if k not in result and k not in PATHS})
     return result
 
 
