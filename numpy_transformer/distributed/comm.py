@@ -51,11 +51,18 @@ class World:
         """Rank 0's list of names on every rank (a rank with nothing to report learns them)."""
         return self.comm.bcast(keys, root=0) if self.size > 1 else keys
 
+    def all_gather(self, value) -> list:
+        """Every rank's `value` (any picklable object), in rank order, on every rank."""
+        return self.comm.allgather(value) if self.size > 1 else [value]
+
     def abort(self, code: int) -> None:
         """End every rank now: one rank's error must not leave the others waiting."""
         if self.size > 1:
             import sys
+            import time
+            sys.stdout.flush()
             sys.stderr.flush()
+            time.sleep(0.5)        # the launcher forwards output on its own time: let the error out
             self.comm.Abort(code)
 
     def sum_scalars(self, values: dict) -> dict:

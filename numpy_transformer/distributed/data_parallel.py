@@ -3,9 +3,12 @@ and the gradients are averaged in buckets before the optimizer steps, so every r
 same step. As DDP, the average weights each rank by its share of the batch's examples; for a loss
 averaged over tokens whose count varies by shard (a masked LM, padded sequences) it then differs
 slightly from the one-process gradient."""
+import contextlib
+
 import numpy as np
 
 from .comm import World
+from .sync_batch_norm import convert_sync_batch_norm
 
 __all__ = ["DataParallel", "shard_batch"]
 
@@ -26,10 +29,17 @@ def shard_batch(batch, rank: int, size: int):
 
 
 class DataParallel:
-    """The gradient averaging and weight broadcast of one task's parameters over a World."""
+    """The gradient averaging and weight broadcast of one task's parameters over a World.
 
-    def __init__(self, world: World, modules: dict, bucket_bytes: int = BUCKET_BYTES):
+    With `sync_batch_norm` (the default) the BatchNorm layers become SyncBatchNorm layers: their
+    statistics are the global batch's, so N ranks train as one process does. (DDP keeps each
+    rank's own unless the model is converted.)"""
+
+    def __init__(self, world: World, modules: dict, bucket_bytes: int = BUCKET_BYTES,
+                 sync_batch_norm: bool = True):
         self.world = world
+        self.synced = [layer for name in sorted(modules) if sync_batch_norm and world.size > 1
+                       for layer in convert_sync_batch_norm(modules[name], world)]
         # every rank lists the parameters in the same order (module name, then parameter name)
         self.params = [p for name in sorted(modules) for _, p in modules[name].named_parameters()]
         self.buckets = _buckets(self.params[::-1], bucket_bytes)   # the last layers' grads first
@@ -39,6 +49,18 @@ class DataParallel:
         """Rank 0's weights on every rank (run once, before training)."""
         for param in self.params:
             self.world.broadcast(param.data)
+
+    @contextlib.contextmanager
+    def averaging(self, share: float):
+        """`with parallel.averaging(share): ...backward...`: the gradients that land inside are
+        averaged over the ranks on leaving (begin, then finish)."""
+        self.begin(share)
+        try:
+            yield self
+        except BaseException:
+            self._unhook()
+            raise
+        self.finish()
 
     def average_gradients(self, share: float) -> None:
         """grad = sum over ranks of share_r * grad_r for a backward already done (no overlap)."""
@@ -50,6 +72,8 @@ class DataParallel:
         its gradients have all landed (as often as in the first step: tied weights twice), in
         bucket order, while backward goes on."""
         self.share, self.sent, self.pending = share, 0, []
+        for layer in self.synced:
+            layer.share = share
         self.landed = {id(p): 0 for p in self.params}
         for param in self.params:
             param.on_grad = self._on_grad
@@ -67,6 +91,9 @@ class DataParallel:
                 size = param.data.size
                 param.grad[...] = flat[offset:offset + size].reshape(param.data.shape)
                 offset += size
+        self._unhook()
+
+    def _unhook(self) -> None:
         for param in self.params:
             param.on_grad = None
 

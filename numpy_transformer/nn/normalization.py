@@ -117,16 +117,23 @@ class _BatchNorm(Module):
                 if momentum is None:                            # cumulative average of all batches
                     momentum = 1.0 / float(self.num_batches_tracked)
             running = (self.running_mean, self.running_var) if update else (None, None)
-            y, cache = ops.batch_norm_forward(x, weight, bias, *running, training=True,
-                                            momentum=momentum, eps=self.eps)
+            y, cache = self._batch_statistics_forward(x, weight, bias, running, momentum)
         else:                                                   # running statistics
             y, cache = ops.batch_norm_forward(x, weight, bias, self.running_mean, self.running_var,
                                             training=False, eps=self.eps)
         self._push(cache, y)
         return y
 
+    def _batch_statistics_forward(self, x, weight, bias, running, momentum):
+        """(y, cache) normalised with the batch's statistics (a SyncBatchNorm's: every rank's)."""
+        return ops.batch_norm_forward(x, weight, bias, *running, training=True,
+                                      momentum=momentum, eps=self.eps)
+
+    def _normalization_backward(self, grad_output, cache):
+        return ops.batch_norm_backward(grad_output, cache)
+
     def backward(self, grad_output):
-        dx, dweight, dbias = ops.batch_norm_backward(grad_output, self._pop(grad_output))
+        dx, dweight, dbias = self._normalization_backward(grad_output, self._pop(grad_output))
         self._accumulate(self.weight, dweight)
         self._accumulate(self.bias, dbias)
         return dx

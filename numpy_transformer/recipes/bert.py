@@ -13,6 +13,7 @@ import numpy as np
 from .. import nn, optim
 from ..data import ArrayDataset, DataLoader, load_quotes
 from ..data.transforms import Transform
+from ..distributed.sharded_loader import sum_over_shards
 from ..grad_mode import no_grad
 from ..interop.bert_twin import bert_to_torch, evaluate_masked_lm, masked_lm_loss
 from ..models.bert import BERT, IGNORE_INDEX, BERTConfig, mask_tokens
@@ -78,6 +79,10 @@ class MaskedLMTask(Task):
         self.model, self.tokenizer = model, tokenizer
         self.criterion = nn.CrossEntropyLoss()
 
+    def loss_weight(self, batch) -> float:
+        """The masked tokens: the loss is their mean."""
+        return int(np.count_nonzero(batch[1] != IGNORE_INDEX))
+
     def forward_backward(self, batch) -> dict:
         inputs, labels = batch
         where = labels != IGNORE_INDEX                         # [B, T] the chosen positions
@@ -100,7 +105,8 @@ class MaskedLMTask(Task):
                 correct += int(np.sum(logits.argmax(-1) == targets))
                 count += len(targets)
         self.model.train()
-        return {"loss": total_loss / count, "accuracy": correct / count}
+        sums = sum_over_shards(loader, {"loss": total_loss, "correct": correct, "count": count})
+        return {"loss": sums["loss"] / sums["count"], "accuracy": sums["correct"] / sums["count"]}
 
     def fill_mask(self, text: str, k: int = 5) -> list:
         """For each [MASK] in `text`, the k likeliest words with their probabilities."""

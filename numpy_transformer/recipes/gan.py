@@ -5,6 +5,7 @@ One training step, as in PyTorch's DCGAN example (the generator runs once per st
     D step: D(real) -> 1, D(fake) -> 0; D's gradients only (G gets no gradient: "detach")
     G step: D(fake) -> 1 through the updated D, back through D into G; only G is updated
 """
+import contextlib
 import copy
 import os
 from dataclasses import dataclass
@@ -13,9 +14,13 @@ import numpy as np
 
 from .. import nn, optim
 from ..data import DataLoader, Subset, transforms
+from ..distributed.data_parallel import DataParallel, shard_batch
+from ..distributed.sharded_loader import sum_over_shards
 from ..grad_mode import no_grad
 from ..models import GAN, GANConfig
+from ..random import default_generator
 from ..train import Task
+from ..train.task import average_metrics
 from .images import load_images
 from .registry import Recipe, Setup, TrainingConfig, register
 
@@ -46,15 +51,43 @@ class GANTask(Task):
         self.ema_decay, self.generator_ema = ema_decay, modules.get("generator_ema")
         self.real_label = real_label   # < 1 smooths the real targets of the D step (one-sided)
         self.fixed_noise = gan.noise(64, np.random.default_rng(0)) if fixed_noise is None else fixed_noise
+        # the noise is drawn like the data: the same on every rank, then sharded with the batch
+        self.noise_rng = np.random.default_rng(int(default_generator().integers(2 ** 63)))
+        self.parallels = None            # (D's, G's) DataParallel when data parallel
+
+    def join(self, world) -> None:
+        """Data parallel: rank 0's weights everywhere; D's and G's gradients averaged in their
+        own steps; batch statistics over the global batch (SyncBatchNorm)."""
+        DataParallel(world, self.modules, sync_batch_norm=False).broadcast_parameters()
+        self.parallels = (DataParallel(world, {"discriminator": self.gan.discriminator}),
+                          DataParallel(world, {"generator": self.gan.generator}))
 
     def train_step(self, batch) -> dict:
         real = batch[0] if isinstance(batch, tuple) else batch      # labels are not used
-        metrics = self.step(real, self.gan.noise(len(real)))
+        noise = self.gan.noise(len(real), self.noise_rng)
+        if self.parallels is None:
+            metrics = self.step(real, noise)
+        else:
+            world = self.parallels[0].world
+            (real, noise), share = shard_batch((real, noise), world.rank, world.size)
+            if not share:
+                raise ValueError(f"GANTask: a batch of {len(noise) * world.size} or fewer images "
+                                 f"leaves rank {world.rank} of {world.size} none; its batch "
+                                 "normalisation needs every rank: use a larger batch size")
+            metrics = average_metrics(world, self.step(real, noise, share), share)
         if self.generator_ema is not None:
             self.update_ema()
         for scheduler in self.schedulers.values():
             scheduler.step()
         return metrics
+
+    def state(self) -> dict:
+        return {**super().state(), "noise_rng": self.noise_rng.bit_generator.state}
+
+    def load_state(self, state: dict) -> None:
+        super().load_state(state)
+        if "noise_rng" in state:
+            self.noise_rng.bit_generator.state = state["noise_rng"]
 
     def update_ema(self) -> None:
         """ema <- decay * ema + (1 - decay) * generator, weight by weight; statistics copied."""
@@ -65,27 +98,32 @@ class GANTask(Task):
         for (_, average), (_, buffer) in zip(self.generator_ema.named_buffers(), live.named_buffers()):
             average[...] = buffer
 
-    def step(self, real, noise) -> dict:
-        """One D step then one G step on `real` images [N, C, H, W] and `noise` [N, Z]."""
+    def step(self, real, noise, share: float = 1.0) -> dict:
+        """One D step then one G step on `real` images [N, C, H, W] and `noise` [N, Z] (this
+        rank's `share` of the batch, when data parallel)."""
         G, D, criterion = self.gan.generator, self.gan.discriminator, self.criterion
         d_optimizer, g_optimizer = self.optimizers["discriminator"], self.optimizers["generator"]
-        fake = G(noise)                                  # its cache waits for the G step
-
-        # D step: two calls of D (and of the criterion), backpropagated last call first.
+        d_averaged, g_averaged = ((p.averaging(share) for p in self.parallels) if self.parallels
+                                  else (contextlib.nullcontext(), contextlib.nullcontext()))
         d_optimizer.zero_grad()
-        real_logits = D(real)                            # [N, 1]
-        loss_real = criterion(real_logits, np.full_like(real_logits, self.real_label))
-        fake_logits = D(fake)
-        loss_fake = criterion(fake_logits, np.zeros_like(fake_logits))
-        D.backward(criterion.backward())                 # the fake batch; d fake is dropped: G keeps no gradient
-        D.backward(criterion.backward())                 # the real batch
+        with d_averaged:
+            fake = G(noise)                              # its cache waits for the G step
+
+            # D step: two calls of D (and of the criterion), backpropagated last call first.
+            real_logits = D(real)                        # [N, 1]
+            loss_real = criterion(real_logits, np.full_like(real_logits, self.real_label))
+            fake_logits = D(fake)
+            loss_fake = criterion(fake_logits, np.zeros_like(fake_logits))
+            D.backward(criterion.backward())             # the fake batch; d fake is dropped: G keeps no gradient
+            D.backward(criterion.backward())             # the real batch
         d_optimizer.step()
 
         # G step: D (updated) judges the same fakes; its gradient flows into G, D's stays unused.
         g_optimizer.zero_grad()
-        logits = D(fake)
-        g_loss = criterion(logits, np.ones_like(logits))
-        G.backward(D.backward(criterion.backward()))
+        with g_averaged:
+            logits = D(fake)
+            g_loss = criterion(logits, np.ones_like(logits))
+            G.backward(D.backward(criterion.backward()))
         g_optimizer.step()
         D.zero_grad()                                    # the G step's D gradients are never applied
 
@@ -118,7 +156,8 @@ class GANTask(Task):
                 count += n
         G.train()
         D.load_state_dict(running, strict=False)
-        return {k: v / count for k, v in sums.items()}
+        sums = sum_over_shards(loader, {**sums, "count": count})
+        return {k: v / sums["count"] for k, v in sums.items() if k != "count"}
 
     def sample(self, n: int = None, rng: np.random.Generator = None, noise=None) -> np.ndarray:
         """Images in [0, 1] [n, C, H, W] from the generator (its moving average, if kept) in eval

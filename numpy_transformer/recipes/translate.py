@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import optim
 from ..data import DataLoader, load_parallel
+from ..distributed.sharded_loader import merge_over_shards, sum_over_shards
 from ..grad_mode import no_grad
 from ..models.decoding import decode
 from ..models.seq2seq import Transformer, TransformerConfig
@@ -110,6 +111,10 @@ class Seq2SeqTask(Task):
         self.model, self.criterion = model, model.criterion(label_smoothing)
         self.bos_id, self.eos_id, self.length_penalty = bos_id, eos_id, length_penalty
 
+    def loss_weight(self, batch) -> float:
+        """The target tokens that are not padding: the loss is their mean."""
+        return int(np.count_nonzero(batch[1][:, 1:] != self.model.config.pad_id))
+
     def forward_backward(self, batch) -> dict:
         src, tgt = batch[0], batch[1]
         logits = self.model(src, tgt[:, :-1])                               # [N, T, V]
@@ -135,7 +140,8 @@ class Seq2SeqTask(Task):
                 correct += int((logits.reshape(-1, logits.shape[-1])[real].argmax(-1)
                                 == target[real]).sum())
                 tokens += n
-        metrics = {"loss": loss_sum / tokens, "accuracy": correct / tokens}
+        sums = sum_over_shards(loader, {"loss": loss_sum, "correct": correct, "tokens": tokens})
+        metrics = {"loss": sums["loss"] / sums["tokens"], "accuracy": sums["correct"] / sums["tokens"]}
         metrics.update(self.decoded(loader))
         self.model.train()
         return metrics
@@ -146,13 +152,13 @@ class Seq2SeqTask(Task):
                       alpha=self.length_penalty, max_steps=max_steps)
 
     def decode_loader(self, loader, beam_size=1):
-        """Outputs for every pair of loader's data set, in data-set order."""
-        dataset = loader.dataset
-        outputs = [None] * sum(len(b) for b in dataset.batches)
+        """Outputs for every pair of loader's data set (every rank's, for a sharded loader), in
+        data-set order."""
+        outputs = {}
         for src, _, rows in loader:
-            for i, ids in zip(rows, self.translate_ids(src, beam_size)):
-                outputs[i] = ids
-        return outputs
+            outputs.update(zip(rows.tolist(), self.translate_ids(src, beam_size)))
+        outputs = merge_over_shards(loader, outputs)
+        return [outputs[i] for i in range(sum(len(b) for b in loader.dataset.batches))]
 
     def decoded(self, loader) -> dict:
         return {}

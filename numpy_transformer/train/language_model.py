@@ -2,6 +2,7 @@
 to logits [B, T, V] with cross-entropy over every position, on batches such as
 `data.RandomBlocks` windows."""
 from .. import nn
+from ..distributed.sharded_loader import sum_over_shards
 from ..grad_mode import no_grad
 from .task import Task
 
@@ -42,7 +43,8 @@ class LanguageModelTask(Task):
         return self.metrics(float(loss))
 
     def evaluate(self, loader) -> dict:
-        """The mean loss per token over every batch of `loader`, in eval mode, keeping no caches."""
+        """The mean loss per token over every batch of `loader` (every rank's, for a sharded
+        one), in eval mode, keeping no caches."""
         self.model.eval()
         total, count = 0.0, 0
         with no_grad():
@@ -52,4 +54,5 @@ class LanguageModelTask(Task):
                                               y.reshape(-1))) * y.size
                 count += y.size
         self.model.train()
-        return self.metrics(total / count)
+        sums = sum_over_shards(loader, {"loss": total, "count": count})
+        return self.metrics(sums["loss"] / sums["count"])

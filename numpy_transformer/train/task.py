@@ -2,7 +2,8 @@
 import numpy as np
 
 from .. import kernels
-from ..distributed.data_parallel import shard_batch
+from ..distributed.data_parallel import DataParallel, shard_batch
+from ..distributed.sharded_loader import sum_over_shards
 from ..grad_mode import no_grad
 from ..optim import clip_grad_norm_
 
@@ -39,16 +40,31 @@ class Task:
             scheduler.step()
         return metrics
 
+    def join(self, world) -> None:
+        """Train data parallel over `world` from here: rank 0's weights on every rank, then each
+        step on this rank's shard of the batch, the gradients averaged over the ranks."""
+        self.data_parallel = DataParallel(world, self.modules)
+        self.data_parallel.broadcast_parameters()
+
+    def loss_weight(self, batch) -> float:
+        """How many terms the batch's mean loss averages: its examples. A task whose loss
+        averages a varying number of tokens counts them, so that a rank's share of the loss is
+        exact and N ranks take the step one process takes."""
+        return len(batch[0] if isinstance(batch, (tuple, list)) else batch)
+
+    def shard(self, batch, world):
+        """(this rank's part of `batch`, its share of the batch's loss)."""
+        local, share = shard_batch(batch, world.rank, world.size)
+        total = self.loss_weight(batch)
+        return local, (self.loss_weight(local) / total if share and total else share)
+
     def _data_parallel_forward_backward(self, parallel, batch) -> dict:
         """This rank's shard forward and backward, then the gradients and the metrics averaged
-        over the ranks, each weighted by its share of the batch."""
-        world = parallel.world
-        local, share = shard_batch(batch, world.rank, world.size)
-        parallel.begin(share)
-        metrics = self.forward_backward(local) if share else {}     # an empty shard adds zeros
-        parallel.finish()
-        keys = world.keys_of_rank0(sorted(metrics))
-        return world.sum_scalars({k: metrics.get(k, 0.0) * share for k in keys})
+        over the ranks, each weighted by its share of the loss."""
+        local, share = self.shard(batch, parallel.world)
+        with parallel.averaging(share):
+            metrics = self.forward_backward(local) if share else {}  # an empty shard adds zeros
+        return average_metrics(parallel.world, metrics, share)
 
     def forward_backward(self, batch) -> dict:
         raise NotImplementedError
@@ -89,6 +105,12 @@ class Task:
             self.schedulers[name].load_state_dict(saved)
 
 
+def average_metrics(world, metrics: dict, share: float) -> dict:
+    """{key: sum over ranks of share * value}: rank 0's keys (a rank with no shard has none)."""
+    keys = world.keys_of_rank0(sorted(metrics))
+    return world.sum_scalars({k: metrics.get(k, 0.0) * share for k in keys})
+
+
 class ClassificationTask(Task):
     """Inputs -> logits -> cross-entropy; reports loss and accuracy."""
 
@@ -107,7 +129,8 @@ class ClassificationTask(Task):
         return {"loss": float(loss), "accuracy": float(np.mean(logits.argmax(-1) == y))}
 
     def evaluate(self, loader) -> dict:
-        """Mean loss and accuracy over every batch of `loader`, in eval mode, keeping no caches."""
+        """Mean loss and accuracy over every batch of `loader` (every rank's, for a sharded one),
+        in eval mode, keeping no caches."""
         self.model.eval()
         total_loss, correct, count = 0.0, 0, 0
         with no_grad():
@@ -117,7 +140,8 @@ class ClassificationTask(Task):
                 correct += int(np.sum(logits.argmax(-1) == y))
                 count += len(y)
         self.model.train()
-        return {"loss": total_loss / count, "accuracy": correct / count}
+        sums = sum_over_shards(loader, {"loss": total_loss, "correct": correct, "count": count})
+        return {"loss": sums["loss"] / sums["count"], "accuracy": sums["correct"] / sums["count"]}
 
     def predict(self, x) -> np.ndarray:
         """Class indices for a batch, in eval mode."""

@@ -8,11 +8,11 @@ import time
 import numpy as np
 
 from .. import kernels
-from ..distributed import DataParallel, get_world
+from ..distributed import get_world
+from ..distributed.sharded_loader import ShardedLoader
 from ..random import default_generator, get_rng_state, manual_seed, set_rng_state
 from .checkpoint import load_checkpoint, restore, save_checkpoint
 from .log import JsonLog
-from .task import Task
 
 CHECKPOINT = "checkpoint.safetensors"
 LOG = "log.jsonl"
@@ -30,7 +30,7 @@ class Trainer:
 
     Started by an MPI launcher (`world`, default `distributed.get_world()`), every rank trains on
     its shard of each batch with the gradients averaged (distributed.DataParallel), from rank 0's
-    initial weights; rank 0 alone evaluates and writes."""
+    initial weights, and evaluates its shard of each evaluation batch; rank 0 alone writes."""
 
     def __init__(self, task, train_loader, eval_loader=None, *, epochs: float = None,
                  steps: int = None, eval_every: int = None, log_every: int = 10,
@@ -45,8 +45,8 @@ class Trainer:
         self.task, self.train_loader, self.eval_loader = task, train_loader, eval_loader
         self.world = world or get_world()
         self.checkpoint_dir = out_dir           # every rank reads it on resume; rank 0 writes
-        if not self.world.is_main:              # the other ranks train only
-            eval_loader, out_dir, progress, self.eval_loader = None, None, False, None
+        if not self.world.is_main:              # the others train and evaluate their shards
+            out_dir, progress = None, False
         self.total_steps = steps if steps is not None else math.ceil(epochs * len(train_loader))
         self.eval_every = eval_every or len(train_loader)
         self.log_every = log_every
@@ -140,12 +140,11 @@ class Trainer:
         return last
 
     def _join_the_world(self) -> None:
-        """Data parallel from here: rank 0's weights everywhere, each rank its own dropout."""
-        if type(self.task).train_step is not Task.train_step:
-            raise ValueError(f"{type(self.task).__name__} writes its own train_step; data "
-                             "parallel training runs Task.train_step only")
-        self.task.data_parallel = DataParallel(self.world, self.task.modules)
-        self.task.data_parallel.broadcast_parameters()
+        """Data parallel from here: rank 0's weights everywhere, sharded evaluation, each rank
+        its own dropout."""
+        self.task.join(self.world)
+        if self.eval_loader is not None:
+            self.eval_loader = ShardedLoader(self.eval_loader, self.world)
         draw = int(default_generator().integers(2 ** 31))       # the same on every rank
         manual_seed(draw + 7919 * self.world.rank)
 
