@@ -52,30 +52,41 @@ def main(argv=None) -> int:
 def run_command(args) -> int:
     """The command's exit code; a user's mistake printed in one line."""
     warnings.formatwarning = lambda message, *_, **__: f"numpy-transformer: note: {message}\n"
+    who = f"numpy-transformer {args.command}{_rank()}"
     try:
         check_data_dir(args)
         with kernels.using(getattr(args, "kernels", None) or kernels.active()):
             return args.run(args)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        if not launched_by_mpi() or get_world().is_main:     # every rank hears it: one says it
+            print(f"{who}: interrupted", file=sys.stderr)
         return 130
     except SystemExit as stop:
         if not isinstance(stop.code, str):
             raise
         message = stop.code.removeprefix(f"{args.command}: ")
-        print(f"numpy-transformer {args.command}: error: {message}", file=sys.stderr)
+        print(f"{who}: error: {message}", file=sys.stderr)
         return 1
     except UsageError as error:
-        print(f"numpy-transformer {args.command}: error: {error} "
-              f"(numpy-transformer {args.command} --help)", file=sys.stderr)
+        print(f"{who}: error: {error} (numpy-transformer {args.command} --help)", file=sys.stderr)
         return 2
     except (ValueError, KeyError, OSError, FloatingPointError) as error:
         if os.environ.get("NT_DEBUG"):
             raise
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"numpy-transformer {args.command}: error: {message}", file=sys.stderr)
+        print(f"{who}: error: {message}", file=sys.stderr)
         return 1
 
+
+def _rank() -> str:
+    """' (rank R of N)' in a process of several, so an error names where it happened."""
+    if not launched_by_mpi():
+        return ""
+    try:
+        world = get_world()
+    except RuntimeError:                        # no mpi4py: the command says so itself
+        return ""
+    return f" (rank {world.rank} of {world.size})" if world.size > 1 else ""
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -14,11 +14,13 @@ def run(args) -> int:
     from ..kernels.cpu.threads import num_threads
     from ..random import manual_seed
     from ..distributed import get_world
-    from ..distributed.launch import launched_by_mpi, relaunch
+    from ..distributed.sharded_loader import ShardedLoader
+    from ..distributed.launch import launched_by_mpi, relaunch, share_pids
     from ..train import Trainer
     if args.nproc > 1 and not launched_by_mpi():
         return relaunch(args.nproc, args.argv)
     world = get_world()
+    pids = share_pids(world) if world.size > 1 else []
     say = print if world.is_main else (lambda *a, **k: None)
     out_dir = args.out or os.path.join("runs", args.recipe)
     saved = resumed_config(args, out_dir) if args.resume else None
@@ -37,10 +39,12 @@ def run(args) -> int:
                       info={"recipe": recipe.name, "config": dataclasses.asdict(config),
                             **kept_notes(setup)})
     size = sum(m.num_parameters() for m in setup.task.modules.values())
-    ranks = f" on {world.size} processes" if world.size > 1 else ""
+    ranks = f" on {world.size} processes (pids {' '.join(map(str, pids))})" if pids else ""
     say(f"training {recipe.name}: {size:,} parameters, {trainer.total_steps} steps of batch "
         f"{config.batch_size}{ranks}, writing {out_dir}\n{kernels.describe()}", flush=True)
     trainer.fit(resume=args.resume)
+    test = None if setup.test_loader is None else setup.task.evaluate(
+        ShardedLoader(setup.test_loader, world) if pids else setup.test_loader)
     if not world.is_main:
         return 0
     result = {"recipe": recipe.name, "step": trainer.step,
@@ -49,10 +53,9 @@ def run(args) -> int:
               **provenance(threads=num_threads()), "processes": world.size,
               "config": dataclasses.asdict(config)}
     result.update(kept_notes(setup))
-    if setup.test_loader is not None:
-        metrics = setup.task.evaluate(setup.test_loader)
-        result.update({f"test_{k}": v for k, v in metrics.items()})
-        shown = ", ".join(f"test {k} {v:.4f}" for k, v in metrics.items())
+    if test is not None:
+        result.update({f"test_{k}": v for k, v in test.items()})
+        shown = ", ".join(f"test {k} {v:.4f}" for k, v in test.items())
         print(f"done: {shown} after {trainer.step} steps ({trainer.train_seconds:.1f} s in training "
               f"steps, {trainer.wall_seconds / 60:.1f} min in all)")
     with atomic_write(os.path.join(out_dir, "result.json"), "w") as handle:

@@ -2,7 +2,6 @@
 batches, the averaged gradient is the full batch's, and a run resumes on another number of ranks."""
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,17 +20,20 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run_ranks(command, timeout: float):
-    """subprocess.run in a session of its own: on a timeout every process of it (mpiexec and its
-    ranks) is killed, so none is left spinning in an all-reduce."""
+    """subprocess.run in a session of its own. On a timeout mpiexec is asked to end its ranks
+    (they run in sessions of their own), then everything left in the session is killed, so no
+    rank is left spinning in an all-reduce."""
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
     try:
         out, err = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        if shutil.which("pkill"):          # the whole session: ranks too, whatever their group
-            subprocess.run(["pkill", "-KILL", "-s", str(process.pid)], check=False)
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
+        os.killpg(process.pid, signal.SIGINT)           # mpiexec passes it on to every rank
+        try:
+            process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
         raise
     return subprocess.CompletedProcess(command, process.returncode, out, err)
 
