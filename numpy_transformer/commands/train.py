@@ -3,19 +3,19 @@ import dataclasses
 import json
 import os
 
-from ._options import (CHECKPOINT_FILE, UsageError, add_recipe_options, recipe_and_config)
+from ._options import CHECKPOINT_FILE, UsageError, add_recipe_options, recipe_and_config
 
 RUN_FILES = (CHECKPOINT_FILE, "log.jsonl", "result.json")   # what makes a folder a run
 
 
 def run(args) -> int:
     from .. import kernels
+    from ..distributed import get_world
+    from ..distributed.launch import launched_by_mpi, relaunch, share_pids
+    from ..distributed.sharded_loader import ShardedLoader
     from ..io import atomic_write, provenance
     from ..kernels.cpu.threads import num_threads
     from ..random import manual_seed
-    from ..distributed import get_world
-    from ..distributed.sharded_loader import ShardedLoader
-    from ..distributed.launch import launched_by_mpi, relaunch, share_pids
     from ..train import Trainer
     if args.nproc > 1 and not launched_by_mpi():
         return relaunch(args.nproc, args.argv)
@@ -35,7 +35,7 @@ def run(args) -> int:
     trainer = Trainer(setup.task, setup.train_loader, setup.eval_loader, epochs=config.epochs,
                       steps=config.steps, eval_every=config.eval_every, log_every=config.log_every,
                       checkpoint_every=config.checkpoint_every, out_dir=out_dir,
-                      progress=not args.no_progress,
+                      progress=not args.no_progress, zero=args.zero,
                       info={"recipe": recipe.name, "config": dataclasses.asdict(config),
                             **kept_notes(setup)})
     size = sum(m.num_parameters() for m in setup.task.modules.values())
@@ -43,6 +43,7 @@ def run(args) -> int:
     say(f"training {recipe.name}: {size:,} parameters, {trainer.total_steps} steps of batch "
         f"{config.batch_size}{ranks}, writing {out_dir}\n{kernels.describe()}", flush=True)
     trainer.fit(resume=args.resume)
+    state_bytes = trainer.optimizer_state_bytes()
     test = None if setup.test_loader is None else setup.task.evaluate(
         ShardedLoader(setup.test_loader, world) if pids else setup.test_loader)
     if not world.is_main:
@@ -50,9 +51,13 @@ def run(args) -> int:
     result = {"recipe": recipe.name, "step": trainer.step,
               "train_seconds": round(trainer.train_seconds, 2),
               "wall_seconds": round(trainer.wall_seconds, 2), "kernels": kernels.active(),
-              **provenance(threads=num_threads()), "processes": world.size,
+              **provenance(threads=num_threads()), "processes": world.size, "zero": args.zero,
+              "optimizer_state_mib": {k: round(v / 2 ** 20, 3) for k, v in state_bytes.items()},
               "config": dataclasses.asdict(config)}
     result.update(kept_notes(setup))
+    if args.zero and world.size > 1:
+        print(f"ZeRO-1: {state_bytes['per_rank'] / 2 ** 20:.2f} MiB of optimizer state per rank, "
+              f"against {state_bytes['whole'] / 2 ** 20:.2f} MiB each without")
     if test is not None:
         result.update({f"test_{k}": v for k, v in test.items()})
         shown = ", ".join(f"test {k} {v:.4f}" for k, v in test.items())
@@ -113,6 +118,10 @@ def register(subparsers) -> None:
     parser.add_argument("--nproc", type=int, default=1,
                         help="train on this many processes, data parallel, through mpiexec "
                              "(pip install -e \".[mpi]\")")
+    parser.add_argument("--zero", type=int, default=0, choices=(0, 1),
+                        help="with --nproc: 1 splits the optimizer state across the ranks "
+                             "(ZeRO-1): each keeps and updates its part, then all gather the "
+                             "weights")
     parser.add_argument("--force", action="store_true",
                         help="train into OUT even if it holds a run; its checkpoint, log and "
                              "result are kept as *.bak (the previous .bak is replaced)")

@@ -55,6 +55,18 @@ class World:
         """Every rank's `value` (any picklable object), in rank order, on every rank."""
         return self.comm.allgather(value) if self.size > 1 else [value]
 
+    def gather(self, value) -> list:
+        """Every rank's `value` in rank order on rank 0 (None on the others)."""
+        return self.comm.gather(value, root=0) if self.size > 1 else [value]
+
+    def all_gather_arrays(self, local: np.ndarray, counts: list) -> np.ndarray:
+        """Every rank's 1-d `local` (rank r's has counts[r] elements) end to end, on every rank."""
+        if self.size == 1:
+            return local.copy()
+        whole = np.empty(sum(counts), local.dtype)
+        self.comm.Allgatherv(np.ascontiguousarray(local), (whole, counts))
+        return whole
+
     def abort(self, code: int) -> None:
         """End every rank now: one rank's error must not leave the others waiting."""
         if self.size > 1:

@@ -17,6 +17,7 @@ from .comm import launched_by_mpi
 __all__ = ["launched_by_mpi", "mpiexec", "relaunch", "share_pids"]
 
 PID_TABLE = "NT_PID_TABLE"              # where rank 0 writes the ranks' process ids for relaunch
+INTERRUPTED = 130                       # the exit code of a command stopped by Ctrl-C
 EXIT_STRING = re.compile(r"EXIT STRING: (.*)")      # MPICH's word for how the job ended
 
 
@@ -61,7 +62,9 @@ def relaunch(nproc: int, argv: list) -> int:
         code = _wait(process)
         for thread in threads:
             thread.join(timeout=5)
-        if code and report.get("first"):
+        if code == INTERRUPTED:
+            print("numpy-transformer: interrupted: every rank has stopped", file=sys.stderr)
+        elif code and report.get("first"):
             rank, pid = report["first"]
             print(f"numpy-transformer: rank {rank} of {nproc} (pid {pid}) ended first"
                   f"{' (' + report['exit'] + ')' if 'exit' in report else ''}: every rank has "
@@ -107,7 +110,7 @@ def _wait(process) -> int:
                 process.send_signal(signal.SIGKILL)
             except KeyboardInterrupt:
                 continue
-            return 130
+            return INTERRUPTED
 
 
 def _pass_on(stream, sink, report: dict) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 from .. import kernels
 from ..distributed import get_world
 from ..distributed.sharded_loader import ShardedLoader
+from ..distributed.zero import ZeroOptimizer, state_bytes
 from ..random import default_generator, get_rng_state, manual_seed, set_rng_state
 from .checkpoint import load_checkpoint, restore, save_checkpoint
 from .log import JsonLog
@@ -30,12 +31,14 @@ class Trainer:
 
     Started by an MPI launcher (`world`, default `distributed.get_world()`), every rank trains on
     its shard of each batch with the gradients averaged (distributed.DataParallel), from rank 0's
-    initial weights, and evaluates its shard of each evaluation batch; rank 0 alone writes."""
+    initial weights, and evaluates its shard of each evaluation batch; rank 0 alone writes. With
+    `zero=1` each rank keeps and updates only its part of the optimizer state (ZeRO-1)."""
 
     def __init__(self, task, train_loader, eval_loader=None, *, epochs: float = None,
                  steps: int = None, eval_every: int = None, log_every: int = 10,
                  checkpoint_every: int = None, out_dir=None, progress: bool = True,
-                 info: dict = None, plot: bool = True, tune_cpu: bool = True, world=None):
+                 info: dict = None, plot: bool = True, tune_cpu: bool = True, world=None,
+                 zero: int = 0):
         if (epochs is None) == (steps is None):
             raise ValueError("Trainer needs exactly one of epochs= or steps=")
         if len(train_loader) == 0:
@@ -43,7 +46,10 @@ class Trainer:
                              f"examples, batch size {getattr(train_loader, 'batch_size', '?')}"
                              " (drop_last leaves none); use a smaller batch size or more data")
         self.task, self.train_loader, self.eval_loader = task, train_loader, eval_loader
-        self.world = world or get_world()
+        if zero not in (0, 1):
+            raise ValueError(f"Trainer: zero={zero} is not a ZeRO stage this trainer has: 0 (every "
+                             "rank keeps the whole optimizer state) or 1 (split across the ranks)")
+        self.world, self.zero = world or get_world(), zero
         self.checkpoint_dir = out_dir           # every rank reads it on resume; rank 0 writes
         if not self.world.is_main:              # the others train and evaluate their shards
             out_dir, progress = None, False
@@ -129,6 +135,9 @@ class Trainer:
                     self._plot(every_seconds=60)
                 if self.step % self.checkpoint_every == 0 or self.step == self.total_steps:
                     self._stop_unless_finite(self._weights_finite(), bar)
+                    for optimizer in self.task.optimizers.values():
+                        if isinstance(optimizer, ZeroOptimizer):
+                            optimizer.consolidate()    # every rank's state into rank 0's save
                     if self.out_dir:
                         self.save()
                 if self.step >= self.total_steps:
@@ -143,10 +152,19 @@ class Trainer:
         """Data parallel from here: rank 0's weights everywhere, sharded evaluation, each rank
         its own dropout."""
         self.task.join(self.world)
+        if self.zero:
+            self.task.optimizers = {name: ZeroOptimizer(optimizer, self.world)
+                                    for name, optimizer in self.task.optimizers.items()}
         if self.eval_loader is not None:
             self.eval_loader = ShardedLoader(self.eval_loader, self.world)
         draw = int(default_generator().integers(2 ** 31))       # the same on every rank
         manual_seed(draw + 7919 * self.world.rank)
+
+    def optimizer_state_bytes(self) -> dict:
+        """{"per_rank": the most any rank holds, "whole": all of it} in bytes of optimizer state."""
+        held = sum(state_bytes(optimizer) for optimizer in self.task.optimizers.values())
+        every = self.world.all_gather(held)
+        return {"per_rank": max(every), "whole": sum(every) if self.zero else held}
 
     def _evaluate(self, bar) -> dict:
         """The task's evaluation; a loss layer meeting NaN there stops training like in a step."""

@@ -2,8 +2,6 @@
 batches, the averaged gradient is the full batch's, and a run resumes on another number of ranks."""
 import json
 import os
-import signal
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -15,35 +13,10 @@ import numpy_transformer as nt
 from numpy_transformer.distributed import DataParallel, World, shard_batch
 from numpy_transformer.testing.image_folders import write_idx_folder
 
+from .ranks import assert_same_weights, mpiexec, run_ranks
+
 pytest.importorskip("mpi4py")
 REPO = Path(__file__).resolve().parents[2]
-
-
-def run_ranks(command, timeout: float):
-    """subprocess.run in a session of its own. On a timeout mpiexec is asked to end its ranks
-    (they run in sessions of their own), then everything left in the session is killed, so no
-    rank is left spinning in an all-reduce."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
-    try:
-        out, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGINT)           # mpiexec passes it on to every rank
-        try:
-            process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-        raise
-    return subprocess.CompletedProcess(command, process.returncode, out, err)
-
-
-def mpiexec():
-    from numpy_transformer.distributed.launch import mpiexec as find
-    try:
-        return find()
-    except OSError:
-        pytest.skip("no mpiexec")
 
 
 def test_a_batch_is_cut_into_contiguous_shards_differing_by_one_at_most():
@@ -70,16 +43,6 @@ def train(tmp_path, name, nproc, *argv):
     done = run_ranks(command, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return nt.train.load_checkpoint(out / "checkpoint.safetensors"), out
-
-
-def assert_same_weights(a, b, atol):
-    for name, state in a.modules.items():
-        for key, value in state.items():
-            other = b.modules[name][key]
-            if key.endswith("in_proj_bias"):    # [q | k | v]: the key bias has no gradient in
-                keep = np.arange(len(value)) // (len(value) // 3) != 1   # exact arithmetic (a
-                value, other = value[keep], other[keep]  # score shift), Adam steps on its noise
-            np.testing.assert_allclose(other, value, atol=atol, err_msg=key)
 
 
 @pytest.fixture(scope="module")
