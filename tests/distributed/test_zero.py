@@ -25,25 +25,27 @@ def text_file(tmp_path_factory):
 
 
 def train(out, nproc, *argv, resume=False):
-    command = [sys.executable, "-m", "numpy_transformer", "train", *GPT, *argv, "--out", str(out),
+    command = [sys.executable, "-m", "numpy_transformer", "train", *argv, "--out", str(out),
                "--no-progress", "--nproc", str(nproc), *(["--resume"] if resume else [])]
     done = run_ranks(command, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return nt.train.load_checkpoint(out / "checkpoint.safetensors")
 
 
-def test_each_rank_owns_about_a_third_of_the_elements():
-    params = [nt.nn.Parameter(np.zeros(n, np.float32)) for n in (100, 7, 60, 40, 3, 50)]
+def test_each_rank_owns_a_third_of_the_elements_give_or_take_one_parameter():
+    sizes = (100, 7, 60, 40, 3, 50, 31, 31, 12)
+    params = [nt.nn.Parameter(np.zeros(n, np.float32)) for n in sizes]
     owner = owners(params, 3)
     loads = [sum(p.size for p, r in zip(params, owner) if r == rank) for rank in range(3)]
-    assert sorted(loads) == [86, 87, 87] and owners(params, 3) == owner
+    assert max(loads) - min(loads) <= max(sizes) and sum(loads) == sum(sizes)
+    assert owners(params, 3) == owner
 
 
 def test_zero_reaches_plain_data_parallelism_bit_for_bit_and_saves_the_whole_state(tmp_path,
                                                                                    text_file):
     mpiexec()
-    plain = train(tmp_path / "plain", 3, "--steps", "4", "--data", text_file)
-    zero = train(tmp_path / "zero", 3, "--steps", "4", "--data", text_file, "--zero", "1")
+    plain = train(tmp_path / "plain", 3, *GPT, "--steps", "4", "--data", text_file)
+    zero = train(tmp_path / "zero", 3, *GPT, "--steps", "4", "--data", text_file, "--zero", "1")
     assert_same_weights(plain, zero, atol=0)
     whole, split = plain.optimizers["optimizer"]["state"], zero.optimizers["optimizer"]["state"]
     assert sorted(whole) == sorted(split)
@@ -54,10 +56,9 @@ def test_zero_reaches_plain_data_parallelism_bit_for_bit_and_saves_the_whole_sta
     assert memory["per_rank"] < 0.45 * memory["whole"]
 
 
-def test_a_zero_run_resumes_on_another_number_of_ranks(tmp_path, text_file):
-    mpiexec()
-    straight = train(tmp_path / "straight", 1, "--steps", "6", "--data", text_file)
-    train(tmp_path / "half", 2, "--steps", "3", "--data", text_file, "--zero", "1")
-    resumed = train(tmp_path / "half", 3, "--steps", "6", "--data", text_file, "--zero", "1",
-                    resume=True)
+def test_a_zero_run_resumes_on_another_number_of_ranks(tmp_path):
+    mpiexec()                                    # digits: Adam at a constant learning rate
+    straight = train(tmp_path / "straight", 1, "digits", "--steps", "20")
+    train(tmp_path / "half", 2, "digits", "--steps", "10", "--zero", "1")
+    resumed = train(tmp_path / "half", 3, "digits", "--steps", "20", "--zero", "1", resume=True)
     assert_same_weights(straight, resumed, atol=2e-5)
