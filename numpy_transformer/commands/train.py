@@ -55,6 +55,10 @@ def run(args) -> int:
               "optimizer_state_mib": {k: round(v / 2 ** 20, 3) for k, v in state_bytes.items()},
               "config": dataclasses.asdict(config)}
     result.update(kept_notes(setup))
+    parallel = getattr(setup.task, "data_parallel", None)
+    if parallel is not None and parallel.steps:
+        result["all_reduce_ms_per_step"] = {k: round(1000 * v / parallel.steps, 3)
+                                            for k, v in parallel.seconds.items()}
     if args.zero and world.size > 1:
         print(f"ZeRO-1: {state_bytes['per_rank'] / 2 ** 20:.2f} MiB of optimizer state per rank, "
               f"against {state_bytes['whole'] / 2 ** 20:.2f} MiB each without")

@@ -1,9 +1,9 @@
 """Data parallelism: every rank holds the whole model, trains on its shard of each global batch,
 and the gradients are averaged in buckets before the optimizer steps, so every rank takes the
-same step. As DDP, the average weights each rank by its share of the batch's examples; for a loss
-averaged over tokens whose count varies by shard (a masked LM, padded sequences) it then differs
-slightly from the one-process gradient."""
+same step. The average weighs each rank by its share of the batch's loss (its examples, or the
+tokens a task's loss averages), so it is the one-process gradient of the global batch."""
 import contextlib
+import time
 
 import numpy as np
 
@@ -44,6 +44,9 @@ class DataParallel:
         self.params = [p for name in sorted(modules) for _, p in modules[name].named_parameters()]
         self.buckets = _buckets(self.params[::-1], bucket_bytes)   # the last layers' grads first
         self.expected = None             # how often each gradient lands in a backward
+        self.steps = 0
+        self.seconds = {"sending": 0.0,  # packing buckets and starting their all-reduce
+                        "waiting": 0.0}  # after backward, for the all-reduces: what it left exposed
 
     def broadcast_parameters(self) -> None:
         """Rank 0's weights on every rank (run once, before training)."""
@@ -85,13 +88,16 @@ class DataParallel:
         while self.sent < len(self.buckets):
             self._send_next()
         for bucket, flat, request in self.pending:
+            started = time.perf_counter()
             request.Wait()
+            self.seconds["waiting"] += time.perf_counter() - started
             offset = 0
             for param in bucket:
                 size = param.data.size
                 param.grad[...] = flat[offset:offset + size].reshape(param.data.shape)
                 offset += size
         self._unhook()
+        self.steps += 1
 
     def _unhook(self) -> None:
         for param in self.params:
@@ -104,11 +110,13 @@ class DataParallel:
             self._send_next()
 
     def _send_next(self) -> None:
+        started = time.perf_counter()
         bucket = self.buckets[self.sent]
-        flat = np.concatenate([_grad_of(p).ravel() for p in bucket]).astype(np.float64)
+        flat = np.concatenate([_grad_of(p).ravel() for p in bucket])   # in the gradients' dtype
         flat *= self.share
         self.pending.append((bucket, flat, self.world.all_reduce_sum_start(flat)))
         self.sent += 1
+        self.seconds["sending"] += time.perf_counter() - started
 
 
 def _grad_of(param) -> np.ndarray:
