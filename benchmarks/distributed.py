@@ -67,7 +67,7 @@ def throughput(recipe: str, steps: int, nproc: int, rounds: int) -> dict:
     per_step = {k: statistics.median(r["train_seconds"] / r["step"] for r in v)
                 for k, v in runs.items()}
     waits = {key: statistics.median(r["all_reduce_ms_per_step"][key] for r in runs["ranks"])
-             for key in ("sending", "waiting")}
+             for key in ("sending", "exposed", "skew")}
     config = runs["process"][0]["config"]
     return {"recipe": recipe, "steps": steps, "nproc": nproc,
             "batch": config["batch_size"], "tokens": config.get("block_size"),
@@ -154,16 +154,21 @@ def report(record: dict) -> str:
     rows, overlaps = [], []
     for r in record["rows"]:
         alone = ring_seconds(4 * r["parameters"], mpi["ranks"], alpha, beta) * 1e3
-        waiting, sending = r["all_reduce_ms"]["waiting"], r["all_reduce_ms"]["sending"]
-        hidden = max(0.0, min(1.0, 1 - waiting / alone)) if alone else 0.0
+        timing = r["all_reduce_ms"]
+        hidden = max(0.0, min(1.0, 1 - timing["exposed"] / alone)) if alone else 0.0
         overlaps.append(hidden)
-        rows.append([r["recipe"], f"{r['parameters']:,}", f"{alone:.2f}", f"{sending:.2f}",
-                     f"{waiting:.2f}", f"{hidden:.0%}", f"{waiting / (r['ranks_s'] * 1e3):.0%}"])
-    lines += ["**The all-reduce per step** (ms, 2 ranks: the gradients' all-reduce alone, from the "
-              "fit below; packing and starting buckets; waiting after backward; the share of the "
-              "all-reduce backward hid; the share of the step spent waiting):", "",
-              markdown_table(["recipe", "parameters", "all-reduce alone", "sending", "waiting",
-                              "hidden", "of the step"], rows, "lrrrrrr"), ""]
+        rows.append([r["recipe"], f"{r['parameters']:,}",
+                     math.ceil(4 * r["parameters"] / BUCKET_BYTES), f"{alone:.2f}",
+                     f"{timing['sending']:.2f}", f"{timing['exposed']:.2f}",
+                     f"{timing['skew']:.2f}", f"{hidden:.0%}",
+                     f"{timing['exposed'] / (r['ranks_s'] * 1e3):.1%}"])
+    lines += ["**The all-reduce per step** (ms, 2 ranks, steps after the first: the gradients' "
+              "all-reduce alone, from the fit below; packing and starting the buckets; exposed: "
+              "what the rank arriving last waited after its backward; skew: how much earlier the "
+              "other arrived; the share of the all-reduce that backward hid; exposed time's share "
+              "of the step):", "",
+              markdown_table(["recipe", "parameters", "buckets", "all-reduce alone", "sending",
+                              "exposed", "skew", "hidden", "of the step"], rows, "lrrrrrrrr"), ""]
     rows = [[f"{size:,}", f"{seconds * 1e6:.1f}",
              f"{size / seconds / 1e9:.2f}" if size >= 1 << 20 else ""]
             for size, seconds in sorted(mpi["allreduce_s"].items())]

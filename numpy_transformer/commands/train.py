@@ -44,6 +44,8 @@ def run(args) -> int:
         f"{config.batch_size}{ranks}, writing {out_dir}\n{kernels.describe()}", flush=True)
     trainer.fit(resume=args.resume)
     state_bytes = trainer.optimizer_state_bytes()
+    parallel = getattr(setup.task, "data_parallel", None)
+    timing = parallel.timing() if parallel is not None else {}
     test = None if setup.test_loader is None else setup.task.evaluate(
         ShardedLoader(setup.test_loader, world) if pids else setup.test_loader)
     if not world.is_main:
@@ -55,10 +57,8 @@ def run(args) -> int:
               "optimizer_state_mib": {k: round(v / 2 ** 20, 3) for k, v in state_bytes.items()},
               "config": dataclasses.asdict(config)}
     result.update(kept_notes(setup))
-    parallel = getattr(setup.task, "data_parallel", None)
-    if parallel is not None and parallel.steps:
-        result["all_reduce_ms_per_step"] = {k: round(1000 * v / parallel.steps, 3)
-                                            for k, v in parallel.seconds.items()}
+    if timing:
+        result["all_reduce_ms_per_step"] = timing
     if args.zero and world.size > 1:
         print(f"ZeRO-1: {state_bytes['per_rank'] / 2 ** 20:.2f} MiB of optimizer state per rank, "
               f"against {state_bytes['whole'] / 2 ** 20:.2f} MiB each without")

@@ -44,9 +44,8 @@ class DataParallel:
         self.params = [p for name in sorted(modules) for _, p in modules[name].named_parameters()]
         self.buckets = _buckets(self.params[::-1], bucket_bytes)   # the last layers' grads first
         self.expected = None             # how often each gradient lands in a backward
-        self.steps = 0
-        self.seconds = {"sending": 0.0,  # packing buckets and starting their all-reduce
-                        "waiting": 0.0}  # after backward, for the all-reduces: what it left exposed
+        self.sending = []                # per step: seconds packing buckets, starting all-reduces
+        self.waiting = []                # per step: seconds waiting for them after backward
 
     def broadcast_parameters(self) -> None:
         """Rank 0's weights on every rank (run once, before training)."""
@@ -75,6 +74,7 @@ class DataParallel:
         its gradients have all landed (as often as in the first step: tied weights twice), in
         bucket order, while backward goes on."""
         self.share, self.sent, self.pending = share, 0, []
+        self.sending.append(0.0)
         for layer in self.synced:
             layer.share = share
         self.landed = {id(p): 0 for p in self.params}
@@ -87,21 +87,33 @@ class DataParallel:
             self.expected = {id(p): max(1, n) for p, n in zip(self.params, self.landed.values())}
         while self.sent < len(self.buckets):
             self._send_next()
-        for bucket, flat, request in self.pending:
-            started = time.perf_counter()
+        started = time.perf_counter()
+        for request in [request for _, _, request in self.pending]:
             request.Wait()
-            self.seconds["waiting"] += time.perf_counter() - started
+        self.waiting.append(time.perf_counter() - started)
+        for bucket, flat, _ in self.pending:
             offset = 0
             for param in bucket:
                 size = param.data.size
                 param.grad[...] = flat[offset:offset + size].reshape(param.data.shape)
                 offset += size
         self._unhook()
-        self.steps += 1
 
     def _unhook(self) -> None:
         for param in self.params:
             param.on_grad = None
+
+    def timing(self) -> dict:
+        """Milliseconds per step after the first (every rank calls it): sending; waiting, this
+        rank's; exposed, what the rank arriving last waited (the all-reduce backward did not
+        hide); skew, how much earlier the first rank arrived (waiting for the slowest)."""
+        steps = len(self.waiting) - 1
+        if steps < 1:
+            return {}
+        every = np.array(self.world.all_gather(self.waiting[1:]))          # [ranks, steps]
+        mean = lambda values: round(1000 * float(np.mean(values)), 3)      # noqa: E731
+        return {"sending": mean(self.sending[1:]), "waiting": mean(every[self.world.rank]),
+                "exposed": mean(every.min(axis=0)), "skew": mean(np.ptp(every, axis=0))}
 
     def _on_grad(self, param) -> None:
         self.landed[id(param)] += 1
@@ -116,7 +128,7 @@ class DataParallel:
         flat *= self.share
         self.pending.append((bucket, flat, self.world.all_reduce_sum_start(flat)))
         self.sent += 1
-        self.seconds["sending"] += time.perf_counter() - started
+        self.sending[-1] += time.perf_counter() - started
 
 
 def _grad_of(param) -> np.ndarray:
