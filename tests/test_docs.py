@@ -116,3 +116,13 @@ def test_the_performance_table_is_what_its_json_renders_to():
     record = json.loads((REPO / "docs" / "results" / "layers.json").read_text())
     page = (REPO / "docs" / "performance.md").read_text(encoding="utf-8")
     assert layers_table(record) in page and f"commit `{record['commit']}`" in page
+
+
+def test_the_distributed_measurements_are_what_their_json_renders_to(tmp_path):
+    from benchmarks.distributed import main as render
+    copy = tmp_path / "distributed.md"
+    copy.write_text((REPO / "docs" / "distributed.md").read_text(encoding="utf-8"))
+    render(["--from-json", str(REPO / "docs" / "results" / "distributed.json"),
+            "--write", str(copy)])
+    assert copy.read_text(encoding="utf-8") == (REPO / "docs" / "distributed.md").read_text(
+        encoding="utf-8")
