@@ -95,21 +95,29 @@ def last_eval(out):
     return next(r for r in reversed(records) if r["split"] == "eval")
 
 
+@pytest.fixture(scope="module")
+def one_process():
+    """{family: (checkpoint, run folder)} of one process, each trained once for both rank counts."""
+    return {}
+
+
 @pytest.mark.parametrize("family", list(FAMILIES))
 @pytest.mark.parametrize("nproc", [2, 3])
 def test_n_ranks_reach_the_weights_and_evaluation_of_one_process(tmp_path, request, family, nproc,
-                                                                 image_npz, text_file):
+                                                                 image_npz, text_file, one_process):
     mpiexec()
     data = (["--data-dir", request.getfixturevalue("shared_data")] if family in SHARED
             else ["--data", text_file] if family in ("gpt", "rnn")
             else ["--data", image_npz] if family != "mlp" else [])
-    (one, one_out), (many, out) = (train(tmp_path, family, n, *FAMILIES[family], *data)
-                                   for n in (1, nproc))
+    if family not in one_process:
+        one_process[family] = train(tmp_path, family, 1, *FAMILIES[family], *data)
+    (one, one_out), (many, out) = one_process[family], train(tmp_path, family, nproc,
+                                                             *FAMILIES[family], *data)
     assert_same_weights(one, many, atol=2e-5)
     result = json.loads((out / "result.json").read_text())
     assert result["processes"] == nproc
-    if family != "gan":
-        assert set(result["all_reduce_ms_per_step"]) == {"sending", "waiting", "exposed", "skew"}                            # (its evaluation draws noise per shard)
+    if family != "gan":                            # (its evaluation draws noise per shard)
+        assert set(result["all_reduce_ms_per_step"]) == {"sending", "waiting", "exposed", "skew"}
         single, sharded = last_eval(one_out), last_eval(out)
         for key, value in single.items():
             if isinstance(value, float) and key != "seconds":
