@@ -241,3 +241,13 @@ def test_batch_norm_over_ranks_normalises_and_backpropagates_as_over_the_whole_b
     assert done.returncode == 0, done.stderr[-2000:]
     _, worst, _, synced = next(l for l in done.stdout.splitlines() if l.startswith("worst")).split()
     assert float(synced) == 3 and float(worst) < 1e-12
+
+
+def test_the_docs_python_example_trains_on_two_ranks(tmp_path):
+    page = (REPO / "docs" / "distributed.md").read_text()
+    script = tmp_path / "train_parallel.py"
+    script.write_text(page.split("## From Python")[1].split("```python\n")[1].split("```")[0])
+    done = run_ranks([mpiexec(), "-n", "2", sys.executable, str(script)], timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    accuracy = float(done.stdout.split("2 ranks: accuracy")[1].split()[0])
+    assert accuracy > 0.9
