@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "numpy_transformer"
 
 # lowest first; a part may import its own layer and the ones above it in this list
 LAYERS = [
-    {"dtype", "grad_mode", "random", "io"},
+    {"dtype", "device", "grad_mode", "random", "io"},
     {"nn.functional"},                     # the reference math
     {"kernels"},                           # the tuned twins of the reference, one dispatch point
     {"nn"},                                # modules

@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from ..device import get_device
 from ..random import default_generator
 from .transforms import apply_transform
 
@@ -48,17 +49,19 @@ class DataLoader(ResumablePosition):
     `dataset[index_array]` must return a whole batch (ArrayDataset, MNIST, Subset, an array); a list
     or tuple of samples is gathered one by one and combined by `collate` (default: np.stack per field).
     For array data sets `collate`, if given, maps the gathered batch. `transform` maps the batch's
-    first array (the inputs), or the batch itself if it is a single array.
+    first array (the inputs), or the batch itself if it is a single array. With `device`
+    ("cuda"), every batch is put on that device after the transform.
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
                  generator: np.random.Generator | None = None, transform=None, collate=None,
-                 seed: int | None = None):
+                 seed: int | None = None, device=None):
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"DataLoader batch_size must be a positive integer, got {batch_size!r}")
         self.dataset, self.batch_size = dataset, int(batch_size)
         self.shuffle, self.drop_last = shuffle, drop_last
         self.transform, self.collate = transform, collate
+        self.device = None if device in (None, "cpu") else get_device(device)
         self.seed = int(seed) if seed is not None else int((generator or default_generator()).integers(2**63))
         self.epoch = 0              # the epoch the next iter() runs
         self._resume_batch = 0      # its first batch (non-zero only after load_state_dict)
@@ -80,6 +83,8 @@ class DataLoader(ResumablePosition):
         order, count = self.epoch_indices(epoch), len(self)
         for b in range(start, count):
             batch = self._make_batch(epoch, b, order[b * self.batch_size:(b + 1) * self.batch_size])
+            if self.device is not None:
+                batch = _put(batch, self.device)
             self._position = (epoch, b + 1) if b + 1 < count else (epoch + 1, 0)
             yield batch
 
@@ -136,3 +141,10 @@ def default_collate(samples: list):
         return tuple(np.stack([np.asarray(s[k]) for s in samples]) for k in range(len(samples[0])))
     return np.stack([np.asarray(s) for s in samples])
 
+
+
+def _put(batch, device):
+    """The batch's arrays on `device` (other entries as they are)."""
+    if isinstance(batch, tuple):
+        return tuple(_put(part, device) for part in batch)
+    return device.put(batch) if isinstance(batch, np.ndarray) else batch

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import nn
+from ..device import device_of
 from ..grad_mode import no_grad
 from ..kernels import ops
 from ..nn import init
@@ -95,7 +96,9 @@ class Transformer(nn.Module):
 
     def causal_mask(self, T):
         """[T, T] float: 0 on and below the diagonal, -inf above (position t sees 0..t)."""
-        return nn.Transformer.generate_square_subsequent_mask(T, dtype=self.output.weight.dtype)
+        weight = self.output.weight
+        return nn.Transformer.generate_square_subsequent_mask(T, device=device_of(weight.data),
+                                                              dtype=weight.dtype)
 
     def _check_ids(self, ids, name):
         check_int(self, ids, name)

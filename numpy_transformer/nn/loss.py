@@ -27,7 +27,7 @@ def _as_weight(weight):
     """None, or a floating array (integers become the default dtype)."""
     if weight is None:
         return None
-    weight = np.asarray(weight)
+    weight = weight if hasattr(weight, "dtype") else np.asarray(weight)      # any device
     return weight if np.issubdtype(weight.dtype, np.floating) else weight.astype(get_default_dtype())
 
 

@@ -4,10 +4,11 @@ import warnings
 
 import numpy as np
 
+from ..device import Device, device_of, to_device
 from ..grad_mode import is_grad_enabled
 from ..kernels import ops
 from . import cache_check
-from .parameter import Parameter
+from .parameter import Parameter, _is_dtype_name
 
 # A forward whose cache is never popped leaks memory; warn once a stack gets this deep.
 CACHE_WARN_DEPTH = 10_000
@@ -209,10 +210,13 @@ class Module:
         for param in self.parameters():
             param.zero_grad()
 
-    # ---- dtype ----
-    def to(self, dtype) -> "Module":
-        """Convert every parameter and floating buffer to `dtype` in place."""
-        dtype = np.dtype(dtype)
+    # ---- dtype and device ----
+    def to(self, dtype_or_device) -> "Module":
+        """Convert every parameter and floating buffer to a dtype, or move every parameter,
+        gradient and buffer to a device ("cpu", "cuda"), in place. Forward caches are dropped."""
+        if isinstance(dtype_or_device, (str, Device)) and not _is_dtype_name(dtype_or_device):
+            return self._to_device(dtype_or_device)
+        dtype = np.dtype(dtype_or_device)
         for module in self.modules():
             for param in module._parameters.values():
                 if param is not None:
@@ -221,6 +225,24 @@ class Module:
                 if buf is not None and np.issubdtype(buf.dtype, np.floating):
                     module._buffers[name] = buf.astype(dtype, copy=False)
         return self
+
+    def _to_device(self, device) -> "Module":
+        for module in self.modules():
+            module._caches.clear()
+            for param in module._parameters.values():
+                if param is not None:
+                    param.to(device)
+            for name, buf in module._buffers.items():
+                if buf is not None:
+                    module._buffers[name] = to_device(buf, device)
+        return self
+
+    @property
+    def device(self) -> str:
+        """The name of the device the first parameter (or buffer) lives on."""
+        for array in (*(p.data for p in self.parameters()), *self.buffers()):
+            return device_of(array).name
+        return "cpu"
 
     def double(self) -> "Module":
         return self.to(np.float64)
@@ -261,7 +283,8 @@ class Module:
         for key, (module, name, is_param) in own.items():
             if key not in state_dict:
                 continue
-            value = np.asarray(state_dict[key])
+            value = state_dict[key]
+            value = value if hasattr(value, "shape") else np.asarray(value)
             target = module._parameters[name].data if is_param else module._buffers[name]
             if value.shape != target.shape:
                 raise ValueError(f"{type(self).__name__}.load_state_dict: '{key}' has shape "

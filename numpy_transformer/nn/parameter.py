@@ -1,6 +1,8 @@
 """`Parameter`: a trainable array and the gradient that backward passes add into."""
 import numpy as np
 
+from ..device import Device, to_device
+
 
 class Parameter:
     """Holds `.data` (the weights) and `.grad` (same shape and dtype, summed by backward).
@@ -10,7 +12,7 @@ class Parameter:
     step instead of three (a fill, then a read and a write to add)."""
 
     def __init__(self, data, requires_grad: bool = True):
-        data = np.asarray(data)
+        data = data if hasattr(data, "__array_function__") else np.asarray(data)   # any device
         if not np.issubdtype(data.dtype, np.floating):
             raise TypeError(f"Parameter needs a floating array, got dtype {data.dtype}")
         self.data = data
@@ -54,11 +56,25 @@ class Parameter:
         """Set the gradient to zero (the array stays; it is zeroed or overwritten when next used)."""
         self._grad_is_zero = self._grad is not None
 
-    def to(self, dtype) -> "Parameter":
-        """Convert data and gradient to `dtype` in place; returns self."""
-        self.data = self.data.astype(dtype, copy=False)
-        self.grad = self.grad.astype(dtype, copy=False)
+    def to(self, dtype_or_device) -> "Parameter":
+        """Convert data and gradient to a dtype, or move them to a device ("cpu", "cuda"), in
+        place; returns self."""
+        if isinstance(dtype_or_device, (str, Device)) and not _is_dtype_name(dtype_or_device):
+            self.data = to_device(self.data, dtype_or_device)
+            self.grad = to_device(self.grad, dtype_or_device)
+            return self
+        self.data = self.data.astype(dtype_or_device, copy=False)
+        self.grad = self.grad.astype(dtype_or_device, copy=False)
         return self
 
     def __repr__(self):
         return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
+
+
+def _is_dtype_name(name) -> bool:
+    """Whether a string names a dtype ("float32") rather than a device ("cuda")."""
+    try:
+        np.dtype(name)
+    except TypeError:
+        return False
+    return True

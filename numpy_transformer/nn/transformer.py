@@ -309,10 +309,13 @@ class Transformer(Module):
 
     @staticmethod
     def generate_square_subsequent_mask(sz: int, device=None, dtype=None):
-        """[sz, sz] float mask: 0 on and below the diagonal, -inf above (position i sees 0..i)."""
+        """[sz, sz] float mask: 0 on and below the diagonal, -inf above (position i sees 0..i);
+        on `device` ("cuda") if given."""
+        from ..device import to_device
         from ..dtype import get_default_dtype
         dtype = np.dtype(dtype or get_default_dtype())
-        return np.triu(np.full((sz, sz), -np.inf, dtype=dtype), k=1)
+        mask = np.triu(np.full((sz, sz), -np.inf, dtype=dtype), k=1)
+        return mask if device is None else to_device(mask, device)
 
     def extra_repr(self):
         return f"d_model={self.d_model}, nhead={self.nhead}, batch_first={self.batch_first}"

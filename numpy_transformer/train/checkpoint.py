@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..device import to_host
 from ..io import SafetensorsError, load_file, read_metadata, save_file
 
 FORMAT = "numpy_transformer.checkpoint/2"            # /2: with the file's sha256
@@ -47,14 +48,14 @@ def save_checkpoint(path, modules: dict, optimizers: dict = None, state: dict = 
     tensors, optim_meta = {}, {}
     for name, module in modules.items():
         for key, array in module.state_dict().items():
-            tensors[f"model.{name}.{key}"] = array
+            tensors[f"model.{name}.{key}"] = to_host(array)          # from any device
     for name, optimizer in (optimizers or {}).items():
         saved = optimizer.state_dict()
         scalars = {}
         for index, entries in saved["state"].items():
             for key, value in entries.items():
                 if hasattr(value, "shape") and np.ndim(value) > 0:
-                    tensors[f"optim.{name}.{index}.{key}"] = value
+                    tensors[f"optim.{name}.{index}.{key}"] = to_host(value)
                 else:
                     scalars.setdefault(str(index), {})[key] = _json_scalar(value)
         groups = [{k: _json_scalar(v) for k, v in group.items()} for group in saved["param_groups"]]

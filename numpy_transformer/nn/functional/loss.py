@@ -89,7 +89,7 @@ def cross_entropy_backward(grad, cache):
     element's loss (the derivative of -sum_c q_c (x_c - log sum_k exp x_k))."""
     p, q, reduction, scale, unbatched = cache
     if unbatched and reduction == "none":
-        grad = np.asarray(grad)[None]
+        grad = np.asarray(grad, like=p)[None]
     g = each_loss_grad(grad, scale, reduction, class_axis=1)
     dx = g * (q.sum(axis=1, keepdims=True) * p - q)
     return dx[0] if unbatched else dx
@@ -114,7 +114,7 @@ def nll_loss_backward(grad, cache):
     """d loss / d input = -g w_t at each target class, 0 elsewhere."""
     shape, dtype, t, w_t, reduction, scale, unbatched = cache
     if unbatched and reduction == "none":
-        grad = np.asarray(grad)[None]
+        grad = np.asarray(grad, like=w_t)[None]
     dx = np.zeros_like(w_t, shape=shape, dtype=dtype)
     np.put_along_axis(dx, t, -w_t * each_loss_grad(grad, scale, reduction, class_axis=1), axis=1)
     return dx[0] if unbatched else dx
