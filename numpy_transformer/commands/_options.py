@@ -72,6 +72,30 @@ def add_kernels(parser) -> None:
                              "default: $NT_KERNELS, else fast")
 
 
+def add_device(parser) -> None:
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                        help="where the model, its gradients and the batches live: cpu (NumPy) "
+                             "or cuda (CuPy on an NVIDIA GPU: pip install -e \".[gpu]\")")
+
+
+def place(setup, device: str) -> None:
+    """Put a recipe's modules and loaders on `device`, with its kernel set; a device this machine
+    lacks is a DeviceError naming what is missing."""
+    if device == "cpu":
+        return
+    from .. import kernels
+    from ..data.device_loader import DeviceLoader
+    from ..device import get_device
+    get_device(device)
+    kernels.use("cuda" if device == "cuda" else "reference")
+    for module in setup.task.modules.values():
+        module.to(device)
+    for name in ("train_loader", "eval_loader", "test_loader"):
+        loader = getattr(setup, name, None)
+        if loader is not None:
+            setattr(setup, name, DeviceLoader(loader, device))
+
+
 def add_data_dir(parser) -> None:
     parser.add_argument("--data-dir", help="folder with the data files (default: $NT_DATA_DIR or the cache)")
 

@@ -3,14 +3,22 @@ import os
 import subprocess
 import sys
 
-from ._options import add_kernels
+from ._options import add_device, add_kernels
 
 
 def run(args) -> int:
     root = args.root or os.getcwd()
+    if args.device == "cuda":                 # the GPU's training steps against torch's
+        from ..device import get_device
+        get_device("cuda")
     if not os.path.isdir(os.path.join(root, "benchmarks", "cases")):
         raise SystemExit(f"no benchmarks/ folder in {root}: run this from a source checkout of "
                          "numpy_transformer (or pass --root)")
+    if args.device == "cuda":
+        command = [sys.executable, "-m", "benchmarks.gpu_steps"]
+        if args.json:
+            command += ["--json", os.path.abspath(args.json)]
+        return subprocess.call(command, cwd=root)
     command = [sys.executable, "-m", "benchmarks.layers", "--threads", str(args.threads),
                "--rounds", str(args.rounds)]
     if args.filter:
@@ -34,4 +42,5 @@ def register(subparsers) -> None:
     parser.add_argument("--write", metavar="FILE",
                         help="rewrite the table's block in a Markdown file (docs/performance.md)")
     add_kernels(parser)
+    add_device(parser)
     parser.set_defaults(run=run)

@@ -4,7 +4,8 @@ import json
 
 import numpy as np
 
-from ._options import add_data_dir, checkpoint_path, load_run
+from ..device import to_host
+from ._options import add_data_dir, add_device, checkpoint_path, load_run, place
 
 
 def class_accuracies(task, loader, classes) -> dict:
@@ -14,7 +15,7 @@ def class_accuracies(task, loader, classes) -> dict:
     hits, counts = np.zeros(len(classes)), np.zeros(len(classes))
     with no_grad():
         for x, y in loader:
-            predicted = task.model(x).argmax(-1)
+            predicted, y = to_host(task.model(x).argmax(-1)), to_host(y)
             np.add.at(counts, y, 1)
             np.add.at(hits, y, predicted == y)
     return {name: round(float(h / c), 6) for name, h, c in zip(classes, hits, counts) if c}
@@ -23,6 +24,7 @@ def class_accuracies(task, loader, classes) -> dict:
 def run(args) -> int:
     from ..train import ClassificationTask
     recipe, _, setup, checkpoint = load_run(args.checkpoint, args.data_dir)
+    place(setup, args.device)
     metrics = setup.task.evaluate(setup.test_loader)
     report = {"checkpoint": checkpoint_path(args.checkpoint), "recipe": recipe.name,
               "step": checkpoint.state["step"],
@@ -38,4 +40,5 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("eval", help="evaluate a checkpoint on its test set")
     parser.add_argument("checkpoint", help="a checkpoint file or the run folder holding it")
     add_data_dir(parser)
+    add_device(parser)
     parser.set_defaults(run=run)

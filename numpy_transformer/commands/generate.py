@@ -7,7 +7,7 @@ on_token=) -> the text after the prompt, passed piece by piece to on_token as we
 import inspect
 import sys
 
-from ._options import UsageError, add_data_dir, load_run
+from ._options import UsageError, add_data_dir, add_device, load_run, place
 
 
 def run(args) -> int:
@@ -17,6 +17,7 @@ def run(args) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from None
     recipe, _, setup, _ = load_run(args.checkpoint, args.data_dir)
+    place(setup, args.device)
     hook = recipe.hooks.get("generate")
     if hook is None:
         from ..recipes import RECIPES
@@ -55,4 +56,5 @@ def register(subparsers) -> None:
     parser.add_argument("--no-cache", action="store_true",
                         help="recompute the whole context for every token (slower; same text)")
     add_data_dir(parser)
+    add_device(parser)
     parser.set_defaults(run=run)

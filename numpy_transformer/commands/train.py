@@ -3,7 +3,8 @@ import dataclasses
 import json
 import os
 
-from ._options import CHECKPOINT_FILE, UsageError, add_recipe_options, recipe_and_config
+from ._options import (CHECKPOINT_FILE, UsageError, add_device, add_recipe_options, place,
+                       recipe_and_config)
 
 RUN_FILES = (CHECKPOINT_FILE, "log.jsonl", "result.json")   # what makes a folder a run
 
@@ -29,6 +30,7 @@ def run(args) -> int:
         make_room(out_dir, args.force, dry_run=True)
     manual_seed(config.seed)
     setup = build(recipe, config, args)
+    place(setup, args.device)
     if not args.resume and world.is_main:
         make_room(out_dir, args.force)
     world.barrier()
@@ -54,6 +56,7 @@ def run(args) -> int:
               "train_seconds": round(trainer.train_seconds, 2),
               "wall_seconds": round(trainer.wall_seconds, 2), "kernels": kernels.active(),
               **provenance(threads=num_threads()), "processes": world.size, "zero": args.zero,
+              "device": args.device,
               "optimizer_state_mib": {k: round(v / 2 ** 20, 3) for k, v in state_bytes.items()},
               "config": dataclasses.asdict(config)}
     result.update(kept_notes(setup))
@@ -122,6 +125,7 @@ def register(subparsers) -> None:
     parser.add_argument("--nproc", type=int, default=1,
                         help="train on this many processes, data parallel, through mpiexec "
                              "(pip install -e \".[mpi]\")")
+    add_device(parser)
     parser.add_argument("--zero", type=int, default=0, choices=(0, 1),
                         help="with --nproc: 1 splits the optimizer state across the ranks "
                              "(ZeRO-1): each keeps and updates its part, then all gather the "

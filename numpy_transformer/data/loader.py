@@ -21,6 +21,7 @@ import numpy as np
 
 from ..device import get_device
 from ..random import default_generator
+from .device_loader import put_batch
 from .transforms import apply_transform
 
 __all__ = ["DataLoader", "default_collate"]
@@ -84,7 +85,7 @@ class DataLoader(ResumablePosition):
         for b in range(start, count):
             batch = self._make_batch(epoch, b, order[b * self.batch_size:(b + 1) * self.batch_size])
             if self.device is not None:
-                batch = _put(batch, self.device)
+                batch = put_batch(batch, self.device)
             self._position = (epoch, b + 1) if b + 1 < count else (epoch + 1, 0)
             yield batch
 
@@ -142,9 +143,3 @@ def default_collate(samples: list):
     return np.stack([np.asarray(s) for s in samples])
 
 
-
-def _put(batch, device):
-    """The batch's arrays on `device` (other entries as they are)."""
-    if isinstance(batch, tuple):
-        return tuple(_put(part, device) for part in batch)
-    return device.put(batch) if isinstance(batch, np.ndarray) else batch

@@ -34,7 +34,17 @@ def _fast_table() -> dict:
     return {**reference.kernels(), **cpu.kernels()}
 
 
-SETS = {"reference": reference.kernels, "fast": _fast_table}
+def _cuda_table() -> dict:
+    """The reference's functions with the GPU kernels of CuPy arrays where there are some."""
+    from . import cuda
+    try:
+        return {**reference.kernels(), **cuda.kernels()}
+    except ImportError:
+        from ..device import DeviceError
+        raise DeviceError("the cuda kernels need CuPy: pip install -e \".[gpu]\"") from None
+
+
+SETS = {"reference": reference.kernels, "fast": _fast_table, "cuda": _cuda_table}
 
 
 class Kernels:
@@ -77,6 +87,8 @@ def describe() -> str:
     """One line for the user: which kernels run, and on how many threads."""
     if _active == "reference":
         return "kernels: reference (textbook NumPy, nn/functional)"
+    if _active == "cuda":
+        return "kernels: cuda (the reference on CuPy arrays; fused GELU, LayerNorm, cross-entropy)"
     tuned = "tuned" if cpu_tuned() else "untuned"
     return f"kernels: fast (NumPy, {num_threads()} threads, CPU settings {tuned})"
 
@@ -107,4 +119,8 @@ def _environment_choice() -> str:
     return os.environ.get(ENVIRONMENT_VARIABLE) or DEFAULT
 
 
-use(_environment_choice())
+try:
+    use(_environment_choice())
+except OSError as error:                # NT_KERNELS=cuda without CuPy: said, and the default runs
+    warnings.warn(f"{error} (running '{DEFAULT}')", RuntimeWarning)
+    use(DEFAULT)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import nn
+from ..device import to_device, to_host
 from ..grad_mode import no_grad
 from ..kernels import ops
 from ..nn import init
@@ -55,11 +56,12 @@ class KVCache:
     """The keys and values of every token seen so far, per layer [B, H, block_size, D], filled
     up to `length`; `GPT.forward(idx, kv_cache)` appends the new tokens' and moves `length`."""
 
-    def __init__(self, config: GPTConfig, batch_size: int, dtype):
+    def __init__(self, config: GPTConfig, batch_size: int, dtype, like=None):
         D = config.n_embd // config.n_head
         shape = (batch_size, config.n_head, config.block_size, D)
-        self.keys = [np.zeros(shape, dtype) for _ in range(config.n_layer)]
-        self.values = [np.zeros(shape, dtype) for _ in range(config.n_layer)]
+        like = np.empty(0, dtype) if like is None else like          # on the weights' device
+        self.keys = [np.zeros_like(like, shape=shape, dtype=dtype) for _ in range(config.n_layer)]
+        self.values = [np.zeros_like(like, shape=shape, dtype=dtype) for _ in range(config.n_layer)]
         self.batch_size, self.capacity, self.length = batch_size, config.block_size, 0
 
     def layer(self, index: int):
@@ -92,7 +94,7 @@ class CausalSelfAttention(nn.Module):
             keys[:, :, start:end], values[:, :, start:end] = k, v
             k, v = keys[:, :, :end], values[:, :, :end]                      # [B, H, start+T, D]
             if start and T > 1:                       # new token i sees keys 0..start+i
-                mask, is_causal = np.tri(T, end, k=start, dtype=bool), False
+                mask, is_causal = np.tri(T, end, k=start, dtype=bool, like=x), False
         attended = np.empty_like(x)                                          # [B, T, C]
         (heads_out,) = split_heads(attended, C, self.n_head, batch_first=True)
         p = self.dropout if self.training else 0.0
@@ -259,7 +261,7 @@ class GPT(nn.Module):
 
     # ---- generation ----
     def new_kv_cache(self, batch_size: int) -> KVCache:
-        return KVCache(self.config, batch_size, self.dtype)
+        return KVCache(self.config, batch_size, self.dtype, like=self.transformer.wte.weight.data)
 
     def generate(self, idx, max_new_tokens: int, temperature: float = 1.0, top_k: int = None,
                  top_p: float = None, generator=None, use_cache: bool = True, on_token=None):
@@ -271,7 +273,8 @@ class GPT(nn.Module):
         keys and values; past block_size the window slides and every position moves, so those
         steps run the whole window, as without the cache. Runs in eval mode."""
         check_sampling(temperature, top_k, top_p)
-        idx = np.asarray(idx)
+        idx = to_host(idx)                      # the ids stay on the host; each call's go over
+        device = self.device
         generator = generator if generator is not None else make_generator()
         was_training, limit = self.training, self.config.block_size
         self.eval()
@@ -283,9 +286,10 @@ class GPT(nn.Module):
                     if use_cache and length <= limit:
                         if kv_cache is None:                  # the prompt, all at once
                             kv_cache = self.new_kv_cache(idx.shape[0])
-                        logits = self(idx[:, kv_cache.length:], kv_cache)[:, -1]
+                        logits = self(to_device(idx[:, kv_cache.length:], device),
+                                      kv_cache)[:, -1]
                     else:
-                        logits = self(idx[:, -limit:])[:, -1]                # [B, V]
+                        logits = self(to_device(idx[:, -limit:], device))[:, -1]   # [B, V]
                     next_ids = sample(logits, temperature, top_k, top_p, generator)
                     if on_token is not None:
                         on_token(next_ids, logits)

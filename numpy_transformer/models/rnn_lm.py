@@ -9,6 +9,7 @@ and optionally the output layer sharing the embedding matrix (tie_weights, Press
 import numpy as np
 
 from .. import nn
+from ..device import to_device, to_host
 from ..grad_mode import no_grad
 from ..nn import init
 from ..nn._checks import check_int, check_ndim
@@ -83,20 +84,22 @@ class RNNLanguageModel(nn.Module):
         from .sampling import sample
         was_training = self.training
         self.eval()
-        new = []
+        new, device = [], self.device
+        ids = to_host(ids)                                   # ids on the host, calls on device
         with no_grad():
-            logits, state = self(ids)                        # read the whole prompt once
+            logits, state = self(to_device(ids, device))     # read the whole prompt once
             for step in range(max_new_tokens):
                 last = logits[:, -1]                         # [B, V]
                 if len(banned):
-                    last = last.copy()
+                    last = to_host(last)                     # sampled on the host anyway
                     last[:, list(banned)] = -np.inf
                 next_ids = sample(last, temperature, top_k, top_p, generator)   # [B]
                 new.append(next_ids)
                 if on_token is not None:
                     on_token(next_ids)
                 if step + 1 < max_new_tokens:
-                    logits, state = self(next_ids[:, None].astype(ids.dtype), state)
+                    logits, state = self(to_device(next_ids[:, None].astype(ids.dtype), device),
+                                         state)
         self.train(was_training)
         return np.stack(new, axis=1) if new else np.zeros_like(ids, shape=(len(ids), 0))
 

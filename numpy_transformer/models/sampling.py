@@ -9,6 +9,8 @@ nucleus of probability top_p, then draw from the softmax of what is left. Temper
 """
 import numpy as np
 
+from ..device import to_host
+
 __all__ = ["make_generator", "check_sampling", "top_k_mask", "top_p_mask", "filter_logits",
            "sample"]
 
@@ -63,7 +65,7 @@ def filter_logits(logits, temperature=1.0, top_k=None, top_p=None):
 
 def sample(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
     """Next ids [B] from logits [B, V] (or one id from [V]); temperature 0 takes the argmax."""
-    logits = np.asarray(logits)
+    logits = to_host(logits)                     # drawn on the host: [B, V] per step, explicitly
     if logits.ndim not in (1, 2):
         raise ValueError(f"sample expects logits [B, V] or [V], got shape {logits.shape}")
     if logits.ndim == 1:

@@ -289,7 +289,8 @@ class Module:
             if value.shape != target.shape:
                 raise ValueError(f"{type(self).__name__}.load_state_dict: '{key}' has shape "
                                  f"{value.shape} in the state dict but {target.shape} in the model")
-            target[...] = value  # in place: optimizers keep referring to the same arrays
+            target[...] = to_device(value, device_of(target))  # in place: optimizers keep
+                                                               # referring to the same arrays
         return missing, unexpected
 
     # ---- printing ----

@@ -3,6 +3,7 @@ import threading
 
 import numpy as np
 
+from ..device import device_of, to_device
 from ..kernels import ops
 from ..nn.parameter import Parameter
 
@@ -98,7 +99,7 @@ class Optimizer:
     def _work(self, param, slot: int = 0):
         """A scratch array shaped like `param` (contents undefined), reused across steps."""
         scratch = self._local.__dict__.setdefault("scratch", {})
-        key = (param.data.dtype, slot)
+        key = (type(param.data), param.data.dtype, slot)      # per device and dtype
         flat = scratch.get(key)
         if flat is None or flat.size < param.data.size:
             flat = np.empty_like(param.data, shape=(param.data.size,))
@@ -162,7 +163,7 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__}.load_state_dict: {where} has shape "
                              f"{tuple(value.shape)}, but its parameter has shape {tuple(param.shape)}")
         array = np.empty_like(param.data)
-        array[...] = value
+        array[...] = to_device(value, device_of(array))       # the parameter's device
         return array
 
     def __repr__(self):

@@ -86,7 +86,7 @@ class StrictArray(NDArrayOperatorsMixin):
         return _wrap(self.a[_operand(key, index=True)])
 
     def __setitem__(self, key, value):
-        self.a[_operand(key, index=True)] = _unwrap(value)
+        self.a[_operand(key, index=True)] = _operand(value)
 
     def __getattr__(self, name):
         if name.startswith("__"):        # __array_interface__ and the like: ways to the host
