@@ -87,7 +87,7 @@ def place(setup, device: str) -> None:
     from ..data.device_loader import DeviceLoader
     from ..device import get_device
     get_device(device)
-    kernels.use("cuda" if device == "cuda" else "reference")
+    kernels.use(kernels.for_device(device))
     for module in setup.task.modules.values():
         module.to(device)
     for name in ("train_loader", "eval_loader", "test_loader"):

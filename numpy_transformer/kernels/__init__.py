@@ -22,7 +22,7 @@ from . import cpu, reference
 from .cpu.threads import num_threads
 from .cpu.tuning import cpu_tuned, tune_cpu
 
-__all__ = ["ops", "use", "using", "active", "describe", "tune_cpu", "cpu_tuned",
+__all__ = ["ops", "use", "using", "active", "for_device", "describe", "tune_cpu", "cpu_tuned",
            "deferred_weight_grads", "SETS", "ENVIRONMENT_VARIABLE"]
 
 ENVIRONMENT_VARIABLE = "NT_KERNELS"
@@ -81,6 +81,14 @@ def using(name: str):
         yield
     finally:
         use(before)
+
+
+def for_device(device: str) -> str:
+    """The kernel set for arrays on `device`: the active one on the CPU, "cuda" on CuPy, the
+    reference anywhere else (the fast set's threads and buffers are NumPy's)."""
+    if device == "cpu":
+        return _active
+    return "cuda" if device == "cuda" else "reference"
 
 
 def describe() -> str:

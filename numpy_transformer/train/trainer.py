@@ -95,6 +95,7 @@ class Trainer:
         self._fit_started = time.perf_counter()
         if self.tune_cpu:
             kernels.tune_cpu()
+        kernels.use(kernels.for_device(self._device()))      # CuPy arrays: the cuda set
         if self.out_dir:
             os.makedirs(self.out_dir, exist_ok=True)
         if resume:
@@ -159,6 +160,13 @@ class Trainer:
             self.eval_loader = ShardedLoader(self.eval_loader, self.world)
         draw = int(default_generator().integers(2 ** 31))       # the same on every rank
         manual_seed(draw + 7919 * self.world.rank)
+
+    def _device(self) -> str:
+        """The device of the task's first module with weights."""
+        for module in self.task.modules.values():
+            if any(True for _ in module.parameters()):
+                return module.device
+        return "cpu"
 
     def optimizer_state_bytes(self) -> dict:
         """{"per_rank": the most any rank holds, "whole": all of it} in bytes of optimizer state."""
