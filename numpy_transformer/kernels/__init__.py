@@ -18,7 +18,7 @@ import contextlib
 import os
 import warnings
 
-from . import cpu, reference
+from . import compiled, cpu, reference
 from .cpu.threads import num_threads
 from .cpu.tuning import cpu_tuned, tune_cpu
 
@@ -30,8 +30,9 @@ DEFAULT = "fast"
 
 
 def _fast_table() -> dict:
-    """The reference's functions, replaced by the fast kernel of the same name where there is one."""
-    return {**reference.kernels(), **cpu.kernels()}
+    """The reference's functions, replaced by the fast kernel of the same name where there is one
+    (a compiled one, with Numba installed: the [fast] extra)."""
+    return {**reference.kernels(), **cpu.kernels(), **compiled.kernels()}
 
 
 def _cuda_table() -> dict:
@@ -98,7 +99,8 @@ def describe() -> str:
     if _active == "cuda":
         return "kernels: cuda (the reference on CuPy arrays; fused GELU, LayerNorm, cross-entropy)"
     tuned = "tuned" if cpu_tuned() else "untuned"
-    return f"kernels: fast (NumPy, {num_threads()} threads, CPU settings {tuned})"
+    numba = " + Numba" if compiled.available() else ""
+    return f"kernels: fast (NumPy{numba}, {num_threads()} threads, CPU settings {tuned})"
 
 
 def deferred_weight_grads(enabled: bool = True):

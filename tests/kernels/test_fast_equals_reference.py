@@ -15,10 +15,13 @@ import numpy as np
 from hypothesis import given, strategies as st
 
 from numpy_transformer.kernels import SETS
+from numpy_transformer.kernels import cpu
 from numpy_transformer.kernels.cpu import attention, conv, erf, normalization, threads
 from numpy_transformer.nn.functional.windows import pair, resolve_padding
 
 REFERENCE, FAST = SETS["reference"](), SETS["fast"]()
+NUMPY_ONLY = {**REFERENCE, **cpu.kernels()}          # the fast set without the [fast] extra
+FAST_SETS = [FAST] + ([NUMPY_ONLY] if NUMPY_ONLY != FAST else [])
 # Where the order of operations differs; in float64 the proof, in float32 a smoke test.
 TOLERANCES = {np.dtype(np.float64): dict(rtol=1e-9, atol=1e-11),
               np.dtype(np.float32): dict(rtol=1e-4, atol=1e-5)}
@@ -92,14 +95,18 @@ def assert_same(fast, reference, exact, what):
 
 def check(name, args, kwargs=None, *, exact, split_work=False, seed=0, make_generator=None,
           fast_context=contextlib.nullcontext):
-    """The pair `name` of the fast set against the reference's: outputs, gradients and any
-    array the forward updates in place (running statistics)."""
+    """The pair `name` of the fast set (with and without the compiled kernels) against the
+    reference's: outputs, gradients and any array the forward updates in place (running
+    statistics)."""
     kwargs = kwargs or {}
     reference = run(REFERENCE, name, args, kwargs, seed, make_generator)
-    with split(split_work), fast_context():
-        fast = run(FAST, name, args, kwargs, seed, make_generator)
-    for part, what in zip(range(3), ("output", "gradient", "argument after the call")):
-        assert_same(fast[part], reference[part], exact, f"{name} {what}")
+    for table in FAST_SETS:
+        if table is not FAST and table[name + "_forward"] is FAST[name + "_forward"]:
+            continue                                   # no compiled kernel: compared already
+        with split(split_work), fast_context():
+            fast = run(table, name, args, kwargs, seed, make_generator)
+        for part, what in zip(range(3), ("output", "gradient", "argument after the call")):
+            assert_same(fast[part], reference[part], exact, f"{name} {what}")
 
 
 def normal(rng, shape, dtype, scale=1.0):
@@ -366,7 +373,8 @@ def test_recurrent(kind, cell, data, dtype, seed):
 
 def test_every_fast_kernel_has_its_proof_here():
     helpers = {"accumulate_grad", "deferred_weight_grads", "foreach"}    # tests/kernels/test_deferred.py
-    replaced = {name for name, fn in FAST.items() if REFERENCE.get(name) is not fn} - helpers
+    replaced = {name for table in FAST_SETS for name, fn in table.items()
+                if REFERENCE.get(name) is not fn} - helpers
     pairs = {name.rsplit("_", 1)[0] if name.endswith(("_forward", "_backward")) else name
              for name in replaced}
     assert pairs <= COVERED, f"fast kernels without a proof against the reference: {pairs - COVERED}"
