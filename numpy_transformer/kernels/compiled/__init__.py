@@ -4,6 +4,7 @@ proves each equal to the reference. Numba is imported at the first call (importi
 0.4 s), and each kernel is compiled then and cached on disk across runs."""
 import importlib
 import importlib.util
+import os
 
 __all__ = ["kernels", "available"]
 
@@ -11,8 +12,9 @@ KERNELS = {"layer_norm_forward": "layer_norm", "layer_norm_backward": "layer_nor
 
 
 def available() -> bool:
-    """Whether Numba is installed (pip install -e ".[fast]")."""
-    return importlib.util.find_spec("numba") is not None
+    """Whether Numba is installed (pip install -e ".[fast]") and not switched off with
+    NT_COMPILED=0 (which measures the fast set without it)."""
+    return os.environ.get("NT_COMPILED", "1") != "0" and importlib.util.find_spec("numba") is not None
 
 
 def kernels() -> dict:

@@ -1,23 +1,28 @@
-"""LayerNorm in one pass per row forward and two backward (Numba), against six to nine NumPy
-passes. The rows are spread over threads; the weight and bias gradients sum per block of
-ROWS rows, then the blocks in order, so results do not depend on the thread count. Sums run
-in float64 registers; arrays keep the input's dtype."""
+"""LayerNorm in one pass over memory forward and one backward (Numba), against six to nine
+NumPy passes. Rows go in blocks on the fast kernels' own threads (the compiled loops release the
+GIL; Numba's thread pool, spinning beside BLAS's and ours, made the GPT step 1.6x slower); the
+weight and bias gradients sum per block, then the blocks in order, so results do not depend on
+the thread count. Sums run in float64 registers, reassociated so that they vectorise; arrays keep
+the input's dtype."""
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from ..cpu.threads import num_threads
+from ..cpu.threads import parallel_blocks
 
 __all__ = ["layer_norm_forward", "layer_norm_backward"]
 
-ROWS = 32           # rows per block of the parameter-gradient sums
+BLOCK_ELEMENTS = 1 << 18        # a block's rows: 1 MiB of float32 per array; the GPT's
+                                # LayerNorms (768x128) run whole on the calling thread
+
+compiled = njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
 
 
-@njit(parallel=True, cache=True)
-def _forward(x, w, b, eps, y, mean, rstd):                # x, y [R, D]; mean, rstd [R]
-    R, D = x.shape
-    for r in prange(R):
+@compiled
+def _forward(x, w, b, eps, y, mean, rstd):                # x, y [rows, D]; mean, rstd [rows]
+    rows, D = x.shape
+    for r in range(rows):
         s = 0.0
         for d in range(D):
             s += x[r, d]
@@ -32,24 +37,37 @@ def _forward(x, w, b, eps, y, mean, rstd):                # x, y [R, D]; mean, r
         mean[r], rstd[r] = m, rs
 
 
-@njit(parallel=True, cache=True)
-def _backward(dy, x, mean, rstd, w, dx, dw, db):         # dw, db [blocks, D] float64
-    R, D = x.shape
-    for k in prange(dw.shape[0]):
-        for r in range(k * ROWS, min(R, (k + 1) * ROWS)):
-            m, rs = mean[r], rstd[r]
-            sg, sgx = 0.0, 0.0                            # sum(g), sum(g * xhat)
-            for d in range(D):
-                xhat = (x[r, d] - m) * rs
-                g = dy[r, d] * w[d]
-                sg += g
-                sgx += g * xhat
-                dw[k, d] += dy[r, d] * xhat
-                db[k, d] += dy[r, d]
-            mean_g, mean_gx = sg / D, sgx / D
-            for d in range(D):
-                xhat = (x[r, d] - m) * rs
-                dx[r, d] = rs * (dy[r, d] * w[d] - mean_g - xhat * mean_gx)
+@compiled
+def _backward(dy, x, mean, rstd, w, dx, dw, db):         # dw, db [D] float64: this block's
+    rows, D = x.shape
+    for r in range(rows):
+        m, rs = mean[r], rstd[r]
+        sg, sgx = 0.0, 0.0                                # sum(g), sum(g * xhat), g = dy * w
+        for d in range(D):
+            xhat = (x[r, d] - m) * rs
+            g = dy[r, d] * w[d]
+            sg += g
+            sgx += g * xhat
+            dw[d] += dy[r, d] * xhat
+            db[d] += dy[r, d]
+        mean_g, mean_gx = sg / D, sgx / D
+        for d in range(D):
+            xhat = (x[r, d] - m) * rs
+            dx[r, d] = rs * (dy[r, d] * w[d] - mean_g - xhat * mean_gx)
+
+
+def _rows_per_block(D: int) -> int:
+    return max(1, BLOCK_ELEMENTS // max(D, 1))
+
+
+def _blocks(fn, R: int, D: int) -> None:
+    """fn(k, start, stop) for each block k of rows, on the fast kernels' threads (no BLAS
+    inside, so BLAS keeps its threads for the products running beside)."""
+    rows = _rows_per_block(D)
+    if R <= rows:
+        fn(0, 0, R)
+        return
+    parallel_blocks(lambda start, stop: fn(start // rows, start, stop), R, D, rows * D)
 
 
 def layer_norm_forward(x, weight=None, bias=None, n_dims=1, eps=1e-5):
@@ -61,8 +79,10 @@ def layer_norm_forward(x, weight=None, bias=None, n_dims=1, eps=1e-5):
     b = np.zeros(D, x.dtype) if bias is None else bias.reshape(D)
     y = np.empty_like(x2)
     mean, rstd = np.empty(len(x2), x.dtype), np.empty(len(x2), x.dtype)
-    _threads()
-    _forward(x2, w, b, eps, y, mean, rstd)
+
+    def block(k, start, stop):
+        _forward(x2[start:stop], w, b, eps, y[start:stop], mean[start:stop], rstd[start:stop])
+    _blocks(block, len(x2), D)
     return y.reshape(x.shape), (x2, mean, rstd, w, weight is not None, bias is not None,
                                 x.shape, norm_shape)
 
@@ -70,18 +90,16 @@ def layer_norm_forward(x, weight=None, bias=None, n_dims=1, eps=1e-5):
 def layer_norm_backward(dy, cache):
     """(dx, dweight, dbias), as the reference's."""
     x2, mean, rstd, w, has_weight, has_bias, shape, norm_shape = cache
-    dy2 = np.ascontiguousarray(dy).reshape(x2.shape)
-    blocks = -(-len(x2) // ROWS)
-    dw, db = np.zeros((blocks, x2.shape[1])), np.zeros((blocks, x2.shape[1]))
+    R, D = x2.shape
+    dy2 = np.ascontiguousarray(dy).reshape(R, D)
+    per_block = _rows_per_block(D)
+    dw, db = np.zeros((-(-R // per_block), D)), np.zeros((-(-R // per_block), D))
     dx = np.empty_like(x2)
-    _threads()
-    _backward(dy2, x2, mean, rstd, w, dx, dw, db)
+
+    def block(k, start, stop):
+        s = slice(start, stop)
+        _backward(dy2[s], x2[s], mean[s], rstd[s], w, dx[s], dw[k], db[k])
+    _blocks(block, R, D)
     dweight = dw.sum(axis=0).astype(x2.dtype).reshape(norm_shape) if has_weight else None
     dbias = db.sum(axis=0).astype(x2.dtype).reshape(norm_shape) if has_bias else None
     return dx.reshape(shape), dweight, dbias
-
-
-def _threads() -> None:
-    """Numba's threads: as many as the other fast kernels use."""
-    import numba
-    numba.set_num_threads(min(num_threads(), numba.config.NUMBA_NUM_THREADS))
