@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from numpy_transformer.cli import main
+from numpy_transformer.kernels import compiled
 
 
 def test_list_names_every_recipe_with_a_description(capsys):
@@ -35,7 +36,8 @@ def test_train_says_which_kernels_run_and_kernels_reference_runs_the_textbook_ma
                                                                                   capsys):
     assert main(["train", "digits", "--epochs", "1", "--out", str(tmp_path / "fast"),
                  "--no-progress"]) == 0
-    assert "kernels: fast (NumPy, " in capsys.readouterr().out
+    numba = " + Numba" if compiled.available() else ""       # the [fast] extra
+    assert f"kernels: fast (NumPy{numba}, " in capsys.readouterr().out
     assert main(["train", "digits", "--epochs", "1", "--out", str(tmp_path / "reference"),
                  "--no-progress", "--kernels", "reference"]) == 0
     assert "kernels: reference (textbook NumPy, nn/functional)" in capsys.readouterr().out
