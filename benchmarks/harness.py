@@ -84,7 +84,7 @@ class _Library:
         self.process = subprocess.Popen(      # run from `tree`: its numpy_transformer is imported
             [sys.executable, "-m", "benchmarks.layers", "--serve", name, "--lib", lib], env=env,
             cwd=tree, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors, text=True)
-        self._reply()                                   # ready: built and warmed up
+        self.flops = self._reply().get("flops")         # ready: built and warmed up
 
     def round(self) -> float:
         """Median seconds of a step over one round (ROUND_STEPS steps and ROUND_SECONDS at least)."""
@@ -121,10 +121,20 @@ def _serve(name: str, lib: str) -> None:
     step = fn(lib)
     for _ in range(3):
         step()
-    print(json.dumps({"ready": True}), file=replies, flush=True)
+    print(json.dumps({"ready": True, "flops": model_flops(step) if lib == "torch" else None}),
+          file=replies, flush=True)
     for line in sys.stdin:
         seconds = time_step(step, warmup=0, min_repeats=ROUND_STEPS, min_seconds=float(line))
         print(json.dumps({"seconds": seconds}), file=replies, flush=True)
+
+
+def model_flops(step) -> int:
+    """The FLOPs of one step of a torch case: its products and convolutions, forward and
+    backward, as torch.utils.flop_counter counts them (the same for our twin of the model)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return int(counter.get_total_flops())
 
 
 def tune_cpu_as_the_cli_does() -> None:
@@ -137,10 +147,13 @@ LIBRARIES = (("numpy", "numpy", REPO), ("torch", "torch", REPO))   # (label, lib
 
 
 def _rounds(name: str, rounds: int, threads: int, pause: float, sides=LIBRARIES,
-            kernels: str = None) -> dict:
-    """{label: [median seconds of each round]}, the sides (label, lib, tree) taking turns."""
+            kernels: str = None, found: dict = None) -> dict:
+    """{label: [median seconds of each round]}, the sides (label, lib, tree) taking turns;
+    `found` gets the step's model FLOPs (counted on the torch side)."""
     libraries = [(label, _Library(name, lib, threads, tree, kernels))
                  for label, lib, tree in sides]
+    if found is not None:
+        found["flops"] = next((lib.flops for _, lib in libraries if lib.flops), None)
     try:
         times = {label: [] for label, _ in libraries}
         for _ in range(max(1, rounds)):
@@ -199,13 +212,22 @@ def record_heading(record: dict) -> str:
 
 
 def layers_table(record: dict) -> str:
-    """The Markdown table of a benchmarks.layers record."""
+    """The Markdown table of a benchmarks.layers record (with model FLOP utilisation against
+    the GEMM probe's all-thread speed, where the record counted FLOPs)."""
     from numpy_transformer.io import markdown_table
+    mfu = any(row.get("gflop") for row in record["rows"])
+    ceiling = record["probe_before"][1]                     # GFLOP/s of a big product, N threads
     rows = [[row["case"], f"{row['numpy_s'] * 1e3:.2f}", f"{row['torch_s'] * 1e3:.2f}",
              f"{row['ratio']:.2f}x", f"{min(row['round_ratios']):.2f}-{max(row['round_ratios']):.2f}",
-             f"<= {row['target']}" if row["target"] else ""] for row in record["rows"]]
-    return markdown_table(["case", "numpy_transformer (ms)", "torch (ms)", "ratio", "rounds",
-                           "target"], rows, "lrrrrr")
+             f"<= {row['target']}" if row["target"] else ""]
+            + ([f"{row['gflop']:.2f}", f"{row['gflop'] / row['numpy_s'] / ceiling:.0%}",
+                f"{row['gflop'] / row['torch_s'] / ceiling:.0%}"] if mfu and row.get("gflop")
+               else ["", "", ""] if mfu else [])
+            for row in record["rows"]]
+    header = ["case", "numpy_transformer (ms)", "torch (ms)", "ratio", "rounds", "target"]
+    if mfu:
+        header += ["GFLOP per step", "MFU ours", "MFU torch"]
+    return markdown_table(header, rows, "lrrrrr" + "rrr" * mfu)
 
 
 def write_outputs(record: dict, json_path: str = None, markdown_path: str = None) -> None:
@@ -262,7 +284,9 @@ def main(argv=None):
     for name, (_, target) in load_cases().items():
         if args.filter not in name:
             continue
-        runs = _rounds(name, args.rounds, args.threads, args.pause, kernels=args.kernels)
+        found = {}
+        runs = _rounds(name, args.rounds, args.threads, args.pause, kernels=args.kernels,
+                       found=found)
         ours, theirs = statistics.median(runs["numpy"]), statistics.median(runs["torch"])
         ratio = ours / theirs
         paired = [a / b for a, b in zip(runs["numpy"], runs["torch"])]    # one round's pair each
@@ -270,7 +294,8 @@ def main(argv=None):
         print(f"| {name} | {ours * 1e3:.2f} | {theirs * 1e3:.2f} | {ratio:.2f}x | "
               f"{min(paired):.2f}-{max(paired):.2f} | {goal} |", flush=True)
         rows.append({"case": name, "recipe": RECIPE_OF.get(name), "numpy_s": ours,
-                     "torch_s": theirs, "ratio": ratio, "round_ratios": paired, "target": target})
+                     "torch_s": theirs, "ratio": ratio, "round_ratios": paired, "target": target,
+                     "gflop": found["flops"] / 1e9 if found.get("flops") else None})
     probe_after = gemm_speeds(args.threads)
     print(f"\nMachine after: {probe_text(probe_after, args.threads)}", flush=True)
     if args.json or args.write:
