@@ -110,10 +110,11 @@ def test_the_results_tables_are_what_the_kept_results_render_to():
         assert block == table
 
 
-def test_the_performance_table_is_what_its_json_renders_to():
+@pytest.mark.parametrize("kept", ["layers.json", "train_steps.json"])
+def test_the_performance_tables_are_what_their_json_renders_to(kept):
     import json
     from benchmarks.harness import layers_table
-    record = json.loads((REPO / "docs" / "results" / "layers.json").read_text())
+    record = json.loads((REPO / "docs" / "results" / kept).read_text())
     page = (REPO / "docs" / "performance.md").read_text(encoding="utf-8")
     assert layers_table(record) in page and f"commit `{record['commit']}`" in page
 
