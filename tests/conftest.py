@@ -50,3 +50,14 @@ def _seed():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> str:
+    """The shared data folder ($NT_SHARED_DATA, else ../shared/data beside the repository);
+    the test is skipped where there is none."""
+    folder = Path(os.environ.get("NT_SHARED_DATA",
+                                 Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+    if not (folder / "SHA256SUMS").is_file():
+        pytest.skip(f"shared data folder not found at {folder} (set NT_SHARED_DATA to it)")
+    return str(folder)

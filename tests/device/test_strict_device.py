@@ -163,24 +163,35 @@ def test_cuda_without_a_gpu_is_a_clear_device_error():
         get_device("tpu")
 
 
+@pytest.fixture
+def story(tmp_path):
+    """A text file for the text recipes."""
+    path = tmp_path / "story.txt"
+    path.write_text("".join(f"{k} the quick brown fox jumps over the lazy dog\n" for k in range(80)))
+    return str(path)
+
+
+def built_on(device, recipe, text, **options):
+    """The recipe's setup (its --data the text, if it takes data), seeded, on `device`."""
+    from numpy_transformer.commands._options import place
+    from numpy_transformer.recipes import get_recipe
+    chosen = get_recipe(recipe)
+    config = chosen.make_config(**options, **({chosen.data_field: text} if chosen.data_field else {}))
+    nt.manual_seed(config.seed)
+    setup = chosen.build(config)
+    place(setup, device)
+    return setup
+
+
 @pytest.mark.parametrize("recipe, options", [
     ("digits", {}),
     ("gpt-shakespeare", {"n_layer": 1, "n_embd": 16, "n_head": 2, "block_size": 16,
                          "warmup_steps": 1}),
 ])
-def test_a_recipe_trains_on_the_device_as_on_the_cpu(recipe, options, tmp_path):
-    from numpy_transformer.commands._options import place
-    from numpy_transformer.recipes import get_recipe
-    text = tmp_path / "story.txt"
-    text.write_text("".join(f"{k} the quick brown fox jumps over the lazy dog\n" for k in range(80)))
+def test_a_recipe_trains_on_the_device_as_on_the_cpu(recipe, options, story):
     weights = []
     for device in ("cpu", "strict"):
-        chosen = get_recipe(recipe)
-        config = chosen.make_config(steps=3, **options,
-                                    **({"text": str(text)} if chosen.data_field == "text" else {}))
-        nt.manual_seed(config.seed)
-        setup = chosen.build(config)
-        place(setup, device)
+        setup = built_on(device, recipe, story, steps=3, **options)
         trainer = nt.train.Trainer(setup.task, setup.train_loader, setup.eval_loader, steps=3,
                                    progress=False, tune_cpu=False)
         metrics = trainer.fit()
@@ -195,17 +206,11 @@ def test_a_recipe_trains_on_the_device_as_on_the_cpu(recipe, options, tmp_path):
     ("gpt-shakespeare", {"n_layer": 1, "n_embd": 16, "n_head": 2, "block_size": 16}),
     ("rnn-lm", {"embed_dim": 16, "hidden_size": 16, "seq_len": 8}),
 ])
-def test_a_language_model_writes_the_same_text_on_the_device(recipe, options, tmp_path):
-    from numpy_transformer.commands._options import place
+def test_a_language_model_writes_the_same_text_on_the_device(recipe, options, story):
     from numpy_transformer.recipes import get_recipe
-    text = tmp_path / "story.txt"
-    text.write_text("".join(f"{k} the quick brown fox jumps over the lazy dog\n" for k in range(80)))
     written = []
     for device in ("cpu", "strict"):
-        chosen = get_recipe(recipe)
-        config = chosen.make_config(steps=1, **options, **{chosen.data_field: str(text)})
-        nt.manual_seed(config.seed)
-        setup = chosen.build(config)
-        place(setup, device)
-        written.append(chosen.hooks["generate"](setup, "the ", 12, seed=3, on_token=lambda _: None))
+        setup = built_on(device, recipe, story, steps=1, **options)
+        written.append(get_recipe(recipe).hooks["generate"](setup, "the ", 12, seed=3,
+                                                            on_token=lambda _: None))
     assert written[0] == written[1] and len(written[0]) > 0

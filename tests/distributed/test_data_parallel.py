@@ -1,7 +1,6 @@
 """Data parallelism over MPI: N ranks train to the weights one process reaches on the same global
 batches, the averaged gradient is the full batch's, and a run resumes on another number of ranks."""
 import json
-import os
 import sys
 import textwrap
 from pathlib import Path
@@ -56,14 +55,6 @@ def text_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("text") / "story.txt"
     path.write_text("".join(f"{k} the quick brown fox jumps over the lazy dog\n" for k in range(80)))
     return str(path)
-
-
-@pytest.fixture(scope="module")
-def shared_data():
-    folder = Path(os.environ.get("NT_SHARED_DATA", REPO.parent / "shared" / "data"))
-    if not (folder / "SHA256SUMS").is_file():
-        pytest.skip(f"shared data folder not found at {folder} (set NT_SHARED_DATA to it)")
-    return str(folder)
 
 
 def sizes(**fields):
@@ -158,13 +149,19 @@ GRADIENT_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_the_averaged_gradient_is_the_full_batch_gradient(tmp_path):
-    script = tmp_path / "gradient.py"
-    script.write_text(GRADIENT_SCRIPT)
-    done = run_ranks([mpiexec(), "-n", "3", sys.executable, str(script)], timeout=120)
+def rank0_says(tmp_path, script: str, ranks: int = 3) -> dict:
+    """{name: value} of the line `worst W name V` a script prints on rank 0 of `ranks`."""
+    path = tmp_path / "script.py"
+    path.write_text(script)
+    done = run_ranks([mpiexec(), "-n", str(ranks), sys.executable, str(path)], timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    _, worst, _, ranks = next(l for l in done.stdout.splitlines() if l.startswith("worst")).split()
-    assert float(ranks) == 3 and float(worst) < 1e-12
+    words = next(l for l in done.stdout.splitlines() if l.startswith("worst")).split()
+    return {name: float(value) for name, value in zip(words[::2], words[1::2])}
+
+
+def test_the_averaged_gradient_is_the_full_batch_gradient(tmp_path):
+    said = rank0_says(tmp_path, GRADIENT_SCRIPT)
+    assert said["ranks"] == 3 and said["worst"] < 1e-12
 
 
 def test_a_batch_smaller_than_the_world_leaves_the_last_ranks_empty_and_rank0_never():
@@ -235,12 +232,8 @@ SYNC_BATCH_NORM_SCRIPT = textwrap.dedent("""
 
 
 def test_batch_norm_over_ranks_normalises_and_backpropagates_as_over_the_whole_batch(tmp_path):
-    script = tmp_path / "sync_batch_norm.py"
-    script.write_text(SYNC_BATCH_NORM_SCRIPT)
-    done = run_ranks([mpiexec(), "-n", "3", sys.executable, str(script)], timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    _, worst, _, synced = next(l for l in done.stdout.splitlines() if l.startswith("worst")).split()
-    assert float(synced) == 3 and float(worst) < 1e-12
+    said = rank0_says(tmp_path, SYNC_BATCH_NORM_SCRIPT)
+    assert said["synced"] == 3 and said["worst"] < 1e-12
 
 
 def test_the_docs_python_example_trains_on_two_ranks(tmp_path):

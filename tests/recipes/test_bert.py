@@ -1,6 +1,4 @@
 """bert-quotes: the data and its masks, training, exact resume, and the PyTorch twin's curves."""
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,16 +11,12 @@ from numpy_transformer.recipes import get_recipe
 from numpy_transformer.train import Trainer
 
 pytestmark = pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")
-REPO = Path(__file__).resolve().parents[2]
 TINY = dict(depth=1, dim=32, heads=2, ff_dim=64, dropout=0.0, warmup_steps=10, lr=1e-3)
 
 
 @pytest.fixture(scope="module")
-def data_dir():
-    folder = Path(os.environ.get("NT_SHARED_DATA", REPO.parent / "shared" / "data"))
-    if not (folder / "SHA256SUMS").is_file():
-        pytest.skip(f"shared data folder not found at {folder} (set NT_SHARED_DATA to it)")
-    return str(folder)
+def data_dir(shared_data):
+    return shared_data
 
 
 def build(data_dir, **options):
