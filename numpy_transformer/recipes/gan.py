@@ -68,12 +68,12 @@ class GANTask(Task):
         if self.parallels is None:
             metrics = self.step(real, noise)
         else:
-            world = self.parallels[0].world
+            world, batch_size = self.parallels[0].world, len(real)
             (real, noise), share = shard_batch((real, noise), world.rank, world.size)
             if not share:
-                raise ValueError(f"GANTask: a batch of {len(noise) * world.size} or fewer images "
-                                 f"leaves rank {world.rank} of {world.size} none; its batch "
-                                 "normalisation needs every rank: use a larger batch size")
+                raise ValueError(f"GANTask: a batch of {batch_size} images on {world.size} ranks "
+                                 f"leaves rank {world.rank} none; its batch normalisation needs "
+                                 f"every rank: use a batch size of at least {world.size}")
             metrics = average_metrics(world, self.step(real, noise, share), share)
         if self.generator_ema is not None:
             self.update_ema()

@@ -110,3 +110,18 @@ def test_a_rank_that_raises_in_training_ends_every_rank_naming_itself(tmp_path, 
     assert code != 0
     assert "numpy-transformer train (rank 1 of 3): error: rank 1's disk is full" in err
     assert nt.train.load_checkpoint(out / "checkpoint.safetensors").state["step"] == 20
+
+
+def test_a_gan_batch_smaller_than_the_world_is_refused_naming_the_empty_rank(tmp_path, launcher):
+    from numpy_transformer.testing.image_folders import write_idx_folder
+    folder = write_idx_folder(tmp_path / "idx", counts=(16, 8), size=(8, 8))
+    command = [sys.executable, "-m", "numpy_transformer", "train", "gan-mnist", "--data",
+               str(folder), "--batch-size", "2", "--steps", "2", "--set", "width=2",
+               "--set", "latent_dim=4", "--set", "refine=0", "--out", str(tmp_path / "run"),
+               "--no-progress", "--nproc", "3"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    code, _, err, _ = ended_within(process, 60)
+    assert code != 0 and "Traceback" not in err
+    assert ("numpy-transformer train (rank 2 of 3): error: GANTask: a batch of 2 images on 3 "
+            "ranks leaves rank 2 none") in err
