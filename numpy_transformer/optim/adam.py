@@ -1,6 +1,7 @@
 """Adam and AdamW (decoupled weight decay), torch.optim's formulas."""
 import numpy as np
 
+from ..kernels import ops
 from .optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW"]
@@ -48,9 +49,9 @@ class Adam(Optimizer):
         m, v, t = state["exp_avg"], state["exp_avg_sq"], state["step"]
         work = self._work(p, 0)
 
-        g = p.grad
+        g, decay = p.grad, 1.0
         if weight_decay != 0 and group["decoupled_weight_decay"]:
-            p.data *= 1 - lr * weight_decay
+            decay = 1 - lr * weight_decay
         elif weight_decay != 0:                 # g = (-)grad + weight_decay * p
             g = self._work(p, 1)
             np.multiply(p.data, weight_decay, out=g)
@@ -58,25 +59,8 @@ class Adam(Optimizer):
         if maximize and g is p.grad:
             g = self._work(p, 1)
             np.negative(p.grad, out=g)
-
-        np.subtract(g, m, out=work)             # m += (1 - beta1) * (g - m)
-        work *= 1 - beta1
-        m += work
-        np.multiply(g, g, out=work)             # v = beta2 * v + (1 - beta2) * g^2
-        work *= 1 - beta2
-        v *= beta2
-        v += work
-        if group["amsgrad"]:
-            v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-
-        bias_correction1 = 1 - beta1 ** t
-        bias_correction2_sqrt = (1 - beta2 ** t) ** 0.5
-        denom = np.sqrt(v, out=work)            # sqrt(v) / sqrt(1 - beta2^t) + eps
-        denom /= bias_correction2_sqrt
-        denom += eps
-        update = np.divide(m, denom, out=work)  # p -= lr / (1 - beta1^t) * m / denom
-        update *= -lr / bias_correction1
-        p.data += update
+        ops.adam_update(p.data, g, m, v, work, lr=lr, beta1=beta1, beta2=beta2, eps=eps, step=t,
+                        decay=decay, max_exp_avg_sq=state.get("max_exp_avg_sq"))
 
 
 class AdamW(Adam):

@@ -371,6 +371,31 @@ def test_recurrent(kind, cell, data, dtype, seed):
     check(kind + ("_cell" if cell else ""), args, kwargs, exact=False, seed=seed)
 
 
+@covers("adam_update")
+@given(shape=st.lists(st.integers(1, 9), min_size=1, max_size=3), step=st.integers(1, 1000),
+       decay=st.sampled_from([1.0, 1 - 1e-3 * 0.1]), amsgrad=st.booleans(),
+       transposed=st.booleans(), dtype=dtypes, seed=seeds)
+def test_adam_update(shape, step, decay, amsgrad, transposed, dtype, seed):
+    """The same float operations in the same order: every array bit for bit (a transposed view
+    takes the reference's path)."""
+    rng = np.random.default_rng(seed)
+    param, grad, exp_avg = (normal(rng, shape, dtype) for _ in range(3))
+    exp_avg_sq, max_exp_avg_sq = (np.abs(normal(rng, shape, dtype, 0.01)) for _ in range(2))
+    if transposed:
+        param = param.T
+    arrays = (param, grad.reshape(param.shape), exp_avg.reshape(param.shape),
+              exp_avg_sq.reshape(param.shape), max_exp_avg_sq.reshape(param.shape))
+    options = dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, step=step, decay=decay)
+
+    def updated(table):
+        p, g, m, v, v_max = copies(arrays)
+        table["adam_update"](p, g, m, v, np.empty_like(p), max_exp_avg_sq=v_max if amsgrad else None,
+                             **options)
+        return p, m, v, v_max
+    for table in FAST_SETS:
+        assert_same(updated(table), updated(REFERENCE), True, "adam_update")
+
+
 def test_every_fast_kernel_has_its_proof_here():
     helpers = {"accumulate_grad", "deferred_weight_grads", "foreach"}    # tests/kernels/test_deferred.py
     replaced = {name for table in FAST_SETS for name, fn in table.items()

@@ -1,5 +1,5 @@
 """Compiled CPU kernels (Numba, the `[fast]` extra): one pass over memory where NumPy makes
-several. Each replaces the fast kernel of the same name when Numba is installed; tests/kernels
+several (LayerNorm, Adam). Each replaces the fast kernel of the same name when Numba is installed; tests/kernels
 proves each equal to the reference. Numba is imported at the first call (importing it costs
 0.4 s), and each kernel is compiled then and cached on disk across runs."""
 import importlib
@@ -8,7 +8,8 @@ import os
 
 __all__ = ["kernels", "available"]
 
-KERNELS = {"layer_norm_forward": "layer_norm", "layer_norm_backward": "layer_norm"}
+KERNELS = {"layer_norm_forward": "layer_norm", "layer_norm_backward": "layer_norm",
+           "adam_update": "adam"}
 
 
 def available() -> bool:
@@ -25,8 +26,12 @@ def kernels() -> dict:
 
 def _on_first_call(name: str, module: str):
     """`name` of the compiled module `module`, imported when first called."""
+    compiled = []
+
     def kernel(*args, **kwargs):
-        return getattr(importlib.import_module(f"{__name__}.{module}"), name)(*args, **kwargs)
+        if not compiled:
+            compiled.append(getattr(importlib.import_module(f"{__name__}.{module}"), name))
+        return compiled[0](*args, **kwargs)
     kernel.__name__ = kernel.__qualname__ = name
     kernel.__doc__ = f"The compiled {name} (kernels/compiled/{module}.py)."
     return kernel

@@ -11,6 +11,7 @@ from .dropout import *
 from .embedding import *
 from .linear import *
 from .loss import *
+from .optim import *
 from .normalization import *
 from .pooling import *
 from .positional import *
