@@ -12,10 +12,11 @@ import os
 from unittest import mock
 
 import numpy as np
+import pytest
 from hypothesis import given, strategies as st
 
 from numpy_transformer.kernels import SETS
-from numpy_transformer.kernels import cpu
+from numpy_transformer.kernels import compiled, cpu
 from numpy_transformer.kernels.cpu import attention, conv, erf, normalization, threads
 from numpy_transformer.nn.functional.windows import pair, resolve_padding
 
@@ -42,8 +43,20 @@ def split(enabled: bool):
             mock.patch.object(normalization, "BLOCK_ELEMENTS", 16), \
             mock.patch.object(erf, "BLOCK_BYTES", 64), \
             mock.patch.object(conv, "FORWARD_BLOCK_ELEMENTS", 1), \
-            mock.patch.object(conv, "BACKWARD_BLOCK_ELEMENTS", 1):
+            mock.patch.object(conv, "BACKWARD_BLOCK_ELEMENTS", 1), \
+            compiled_blocks_of(16):
         yield
+
+
+def compiled_blocks_of(elements: int):
+    """The compiled kernels' blocks cut to `elements` (nothing without Numba)."""
+    if not compiled.available():
+        return contextlib.nullcontext()
+    from numpy_transformer.kernels.compiled import layer_norm, loss
+    stack = contextlib.ExitStack()
+    for module in (layer_norm, loss):
+        stack.enter_context(mock.patch.object(module, "BLOCK_ELEMENTS", elements))
+    return stack
 
 
 def copies(value):
@@ -331,6 +344,13 @@ def test_cross_entropy(n, classes, extra, unbatched, probabilities, weighted, ig
                   ignore_index=1 % classes if ignore and not probabilities else -100,
                   reduction=reduction, label_smoothing=smoothing)
     check("cross_entropy", (x, target), kwargs, exact=False, split_work=split_work, seed=seed)
+
+
+@pytest.mark.parametrize("table", FAST_SETS)
+def test_a_target_beyond_the_classes_is_an_index_error_not_a_read_out_of_bounds(table):
+    """The fast kernels pick each row's target logit (the modules check targets beforehand)."""
+    with pytest.raises(IndexError):
+        table["cross_entropy_forward"](np.zeros((4, 3), np.float32), np.array([0, 1, 3, 2]))
 
 
 @covers("embedding")
