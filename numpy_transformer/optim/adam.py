@@ -47,7 +47,6 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = np.zeros_like(p.data)
         state["step"] += 1
         m, v, t = state["exp_avg"], state["exp_avg_sq"], state["step"]
-        work = self._work(p, 0)
 
         g, decay = p.grad, 1.0
         if weight_decay != 0 and group["decoupled_weight_decay"]:
@@ -59,7 +58,7 @@ class Adam(Optimizer):
         if maximize and g is p.grad:
             g = self._work(p, 1)
             np.negative(p.grad, out=g)
-        ops.adam_update(p.data, g, m, v, work, lr=lr, beta1=beta1, beta2=beta2, eps=eps, step=t,
+        ops.adam_update(p.data, g, m, v, lr=lr, beta1=beta1, beta2=beta2, eps=eps, step=t,
                         decay=decay, max_exp_avg_sq=state.get("max_exp_avg_sq"))
 
 
