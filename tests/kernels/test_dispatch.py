@@ -36,22 +36,22 @@ def test_an_unknown_nt_kernels_warns_and_runs_the_default():
 def test_use_switches_every_function_and_using_switches_back():
     with nt.kernels.using("reference"):
         assert nt.kernels.active() == "reference"
-        assert ops.gelu_forward is F.gelu_forward
+        assert ops.relu_forward is F.relu_forward
         with nt.kernels.using("fast"):
-            assert ops.gelu_forward is activation.gelu_forward
-        assert ops.gelu_forward is F.gelu_forward
+            assert ops.relu_forward is activation.relu_forward
+        assert ops.relu_forward is F.relu_forward
     assert nt.kernels.active() == "fast"
 
 
 def test_modules_call_the_active_set():
     calls = []
-    layer = nt.nn.GELU()
+    layer = nt.nn.ReLU()
     for name in ("reference", "fast"):
         with nt.kernels.using(name):                        # leaving it rebuilds `ops`
-            real = ops.gelu_forward
-            ops.gelu_forward = lambda *a, **k: calls.append(real) or real(*a, **k)
+            real = ops.relu_forward
+            ops.relu_forward = lambda *a, **k: calls.append(real) or real(*a, **k)
             layer(np.ones((2, 4), np.float32))
-    assert calls == [F.gelu_forward, activation.gelu_forward]
+    assert calls == [F.relu_forward, activation.relu_forward]
 
 
 def test_an_unknown_set_is_refused_by_name():

@@ -52,9 +52,9 @@ def compiled_blocks_of(elements: int):
     """The compiled kernels' blocks cut to `elements` (nothing without Numba)."""
     if not compiled.available():
         return contextlib.nullcontext()
-    from numpy_transformer.kernels.compiled import layer_norm, loss
+    from numpy_transformer.kernels.compiled import activation, layer_norm, loss
     stack = contextlib.ExitStack()
-    for module in (layer_norm, loss):
+    for module in (activation, layer_norm, loss):
         stack.enter_context(mock.patch.object(module, "BLOCK_ELEMENTS", elements))
     return stack
 
