@@ -86,6 +86,6 @@ def _torch_step():
     return step
 
 
-@case("Seq2seq Transformer step 128x14->15 d256 3+3", target=1.0, recipe="translate-multi30k")
+@case("Seq2seq train step 128x14->15 d256 3+3", target=1.0, recipe="translate-multi30k")
 def seq2seq_step(lib):
     return _numpy_step() if lib == "numpy" else _torch_step()
