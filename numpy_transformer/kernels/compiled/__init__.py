@@ -1,5 +1,5 @@
 """Compiled CPU kernels (Numba, the `[fast]` extra): one pass over memory where NumPy makes
-several (LayerNorm, GELU, cross-entropy, Adam). Each replaces the fast kernel of the same name when Numba is installed; tests/kernels
+several (LayerNorm, GELU, the LSTM's step, cross-entropy, Adam). Each replaces the fast kernel of the same name when Numba is installed; tests/kernels
 proves each equal to the reference. Numba is imported at the first call (importing it costs
 0.4 s), and each kernel is compiled then and cached on disk across runs."""
 import importlib
@@ -10,6 +10,7 @@ __all__ = ["kernels", "available"]
 
 KERNELS = {"layer_norm_forward": "layer_norm", "layer_norm_backward": "layer_norm",
            "gelu_forward": "activation", "gelu_backward": "activation",
+           "lstm_forward": "recurrent", "lstm_backward": "recurrent",
            "adam_update": "adam",
            "cross_entropy_forward": "loss", "cross_entropy_backward": "loss"}
 

@@ -324,6 +324,45 @@ def rnn_backward(dout, cache):
 
 def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False):
     """x [L, N, I], h0, c0 [N, H] -> (output [L, N, H], (h_n, c_n)) for one layer and direction."""
+    return lstm_sequence_forward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, reverse,
+                                 _gate_steps_forward)
+
+
+def lstm_backward(dout, cache):
+    """dout = (d_output, (d_h_n, d_c_n)), any may be None (or just d_output)
+    -> dx, dh0, dc0, dweight_ih, dweight_hh, dbias_ih, dbias_hh."""
+    return lstm_sequence_backward(dout, cache, _gate_steps_backward)
+
+
+def _gate_steps_forward(gates):
+    """The forward time step's gate math for a sequence of pre-activations `gates` [L, N, 4H]:
+    step(gt, hh, bias, c_prev, c, tanh_c, h) adds h W_hh^T and the bias into gt, activates it
+    in place and writes c', tanh(c') and h'."""
+    k, scratch = _lstm_gate_constants(gates[0]), np.empty_like(gates[0, :, :gates.shape[-1] // 4])
+
+    def step(gt, hh, bias, c_prev, c, tanh_c, h):
+        gt += hh
+        if bias is not None:
+            gt += bias
+        _lstm_gates_forward(gt, c_prev, c, tanh_c, h, k, scratch)
+    return step
+
+
+def _gate_steps_backward(gates):
+    """The backward time step's gate math: step(dh, d_output_t, dc, gates_t, c_prev, tanh_c,
+    dgates_t) fills dgates_t and turns dc into the gradient of c_prev (dh is then free)."""
+    scratch, deriv = np.empty_like(gates[0, :, :gates.shape[-1] // 4]), np.empty_like(gates[0])
+
+    def step(dh, d_output_t, dc, gates_t, c_prev, tanh_c, dgates_t):
+        if d_output_t is not None:
+            dh += d_output_t
+        _lstm_gates_backward(dh, dc, gates_t, c_prev, tanh_c, dgates_t, scratch, deriv)
+    return step
+
+
+def lstm_sequence_forward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, reverse, gate_steps):
+    """`lstm_forward` with the gate math of `gate_steps(gates)` (NumPy's here, a compiled one in
+    kernels/compiled): the time loop does one product and one gate step."""
     L = x.shape[0]
     x2, gates = _project_inputs(x, weight_ih)   # [L, N, 4H], activated in place by the loop
     bias = _bias_sum(bias_ih, bias_hh)
@@ -331,24 +370,18 @@ def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, re
     tanh_cs = np.empty_like(hs[:L])
     steps, o = _time_order(L, reverse)
     hs[L * (1 - o)], cs[L * (1 - o)] = h0, c0
-    hh, scratch = np.empty_like(gates[0]), np.empty_like(h0)
-    k = _lstm_gate_constants(gates[0])
+    hh, step = np.empty_like(gates[0]), gate_steps(gates)
     weight_hh_t = weight_hh.T
     for t in steps:
         np.matmul(hs[t + 1 - o], weight_hh_t, out=hh)     # h_{t-1} W_hh^T, all four gates
-        gt = gates[t]
-        gt += hh
-        if bias is not None:
-            gt += bias
-        _lstm_gates_forward(gt, cs[t + 1 - o], cs[t + o], tanh_cs[t], hs[t + o], k, scratch)
+        step(gates[t], hh, bias, cs[t + 1 - o], cs[t + o], tanh_cs[t], hs[t + o])
     output = hs[o:o + L]
     cache = (x2, x.shape, weight_ih, weight_hh, bias is not None, gates, hs, cs, tanh_cs, reverse)
     return (output, (hs[L * o], cs[L * o])), cache
 
 
-def lstm_backward(dout, cache):
-    """dout = (d_output, (d_h_n, d_c_n)), any may be None (or just d_output)
-    -> dx, dh0, dc0, dweight_ih, dweight_hh, dbias_ih, dbias_hh."""
+def lstm_sequence_backward(dout, cache, gate_steps):
+    """`lstm_backward` with the gate math of `gate_steps(gates)`."""
     x2, shape, weight_ih, weight_hh, has_bias, gates, hs, cs, tanh_cs, reverse = cache
     d_output, d_final = _split_dout(dout)
     d_hn, d_cn = (None, None) if d_final is None else d_final
@@ -357,11 +390,10 @@ def lstm_backward(dout, cache):
     dgates = np.empty_like(gates)          # gradient of the pre-activations [L, N, 4H]
     dh = np.zeros_like(hs[0]) if d_hn is None else d_hn.copy()
     dc = np.zeros_like(cs[0]) if d_cn is None else d_cn.copy()
-    scratch, deriv = np.empty_like(dh), np.empty_like(gates[0])
+    step = gate_steps(gates)
     for t in reversed(steps):
-        if d_output is not None:
-            dh += d_output[t]
-        _lstm_gates_backward(dh, dc, gates[t], cs[t + 1 - o], tanh_cs[t], dgates[t], scratch, deriv)
+        step(dh, None if d_output is None else d_output[t], dc, gates[t], cs[t + 1 - o],
+             tanh_cs[t], dgates[t])
         np.matmul(dgates[t], weight_hh, out=dh)           # d h_{t-1}
     dx, dw_ih = _input_grads(dgates, x2, weight_ih, shape)
     dw_hh = _hidden_grads(dgates, hs, 1 - o)
