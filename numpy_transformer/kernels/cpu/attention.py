@@ -58,6 +58,14 @@ def scaled_dot_product_attention_forward(query, key, value, attn_mask=None, drop
     attn_mask broadcasts to [..., L, S]: bool True = takes part, float = added to the scores.
     is_causal: query i attends to keys 0..i. dropout_p: dropout on the weights (training only:
     pass 0 in evaluation). scale: default 1 / sqrt(E)."""
+    return attention_forward(query, key, value, attn_mask, dropout_p, is_causal, scale, generator,
+                             out, softmax_last_axis_)
+
+
+def attention_forward(query, key, value, attn_mask, dropout_p, is_causal, scale, generator, out,
+                      softmax_):
+    """The forward with `softmax_(scores)` (in place) as the softmax: NumPy's above, or a
+    compiled one (kernels/compiled/attention.py)."""
     check_attention_inputs(query, key, value, attn_mask, dropout_p, is_causal)
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
     lead = np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
@@ -77,7 +85,7 @@ def scaled_dot_product_attention_forward(query, key, value, attn_mask=None, drop
         scores, q_scaled = part(weights), np.multiply(part(query), scale, out=part(query_scaled))
         np.matmul(q_scaled, part(key).swapaxes(-1, -2), out=scores)             # [..., L, S]
         _mask_scores_(scores, part(attn_mask), is_causal)
-        softmax_last_axis_(scores)
+        softmax_(scores)
         if mask is not None:
             np.multiply(scores, part(mask), out=part(dropped))
         np.matmul(part(dropped), part(value), out=part(out))                     # [..., L, Ev]
@@ -93,6 +101,19 @@ def scaled_dot_product_attention_backward(d_out, cache, out=None):
 
         scores = (q * scale) k^T     P = softmax(scores)     Pd = P * dropout_mask     out = Pd v
     """
+    return attention_backward(d_out, cache, out, softmax_backward_)
+
+
+def softmax_backward_(d_weights, weights):
+    """d_weights <- the scores' gradient, in place, through the softmax's Jacobian
+    diag(P) - P P^T:  dS_ij = P_ij (dP_ij - sum_k P_ik dP_ik)."""
+    row_dot = np.einsum("...ij,...ij->...i", weights, d_weights)[..., None]
+    d_weights -= row_dot
+    d_weights *= weights
+
+
+def attention_backward(d_out, cache, out, softmax_backward_):
+    """The backward with `softmax_backward_(d_weights, weights)` (in place) for the softmax."""
     q_scaled, key, value, weights, dropped, mask, scale, shapes = cache
     lead = weights.shape[:-2]
     if out is None:
@@ -108,10 +129,7 @@ def scaled_dot_product_attention_backward(d_out, cache, out=None):
         d_scores = np.matmul(g, part(value).swapaxes(-1, -2))
         if mask is not None:
             d_scores *= part(mask)                         # dropped weights get no gradient
-        # softmax Jacobian diag(P) - P P^T:  dS_ij = P_ij (dP_ij - sum_k P_ik dP_ik)
-        row_dot = np.einsum("...ij,...ij->...i", P, d_scores)[..., None]
-        d_scores -= row_dot
-        d_scores *= P
+        softmax_backward_(d_scores, P)                     # through the softmax
         # scores = (q scale) k^T:  d_query = dS k scale,  d_key = dS^T (q scale)
         d_query = np.matmul(d_scores, part(key), out=part(dq))
         d_query *= scale
