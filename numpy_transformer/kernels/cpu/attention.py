@@ -73,7 +73,8 @@ def attention_forward(query, key, value, attn_mask, dropout_p, is_causal, scale,
     if attn_mask is not None and attn_mask.dtype != np.bool_:
         attn_mask = attn_mask.astype(query.dtype, copy=False)
     query_scaled = np.empty_like(query, shape=lead + query.shape[-2:])   # query * scale
-    weights = np.empty_like(query, shape=lead + (L, S))
+    weights = np.empty(lead + (L, S), query.dtype)          # C order, whatever query's layout:
+                                                            # rows of whole blocks for a softmax
     mask = None                                                      # drawn up front: the same
     if dropout_p > 0:                                                # stream however work is split
         mask = dropout_mask(weights, weights.shape, dropout_p, generator)
