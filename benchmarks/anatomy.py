@@ -49,11 +49,11 @@ def part_of(dso: str, symbol: str, lib: str) -> str:
         return "products"
     if dso.startswith(("[unknown]", "[JIT]", "perf-", "[anon")):
         return "products" if lib == "torch" else "compiled"   # oneDNN's code, or Numba's
-    if "python" in dso or "_dispatcher" in dso:                 # (Numba's call overhead too)
-        return "python"
     if "multiarray" in dso or "umath" in dso or "libtorch" in dso or "libc" in dso \
             or "libm" in dso or "libc10" in dso:
         return "elementwise"
+    if "libpython" in dso or dso.startswith("python") or "_dispatcher" in dso:
+        return "python"                                       # (Numba's call overhead too)
     return "other"
 
 
