@@ -104,7 +104,7 @@ def test_the_results_tables_are_what_the_kept_results_render_to():
     kept = sorted((REPO / "docs" / "results" / "recipes").glob("*.json"))
     assert kept
     table = results_table([read_result(str(p)) for p in kept],
-                          train_step_ratios(str(REPO / "docs" / "results" / "layers.json")))
+                          train_step_ratios(str(REPO / "docs" / "results" / "train_steps.json")))
     for page in (README, (REPO / "docs" / "recipes.md").read_text(encoding="utf-8")):
         block = page.split("<!-- begin: numpy-transformer results -->\n")[1].split("\n<!-- end:")[0]
         assert block == table

@@ -41,8 +41,9 @@ def train_step_ratios(speed_file: str) -> dict:
 
 
 def results_table(results: list[dict], ratios: dict) -> str:
-    """One row per result: recipe, its headline figure, training-step ratio, minutes, and when
-    and at which commit it was measured; the machine under the table when all share one."""
+    """One row per result: recipe, its headline figure, training-step ratio, minutes in training
+    steps, minutes until its evaluations first met the recipe's target, and when and at which
+    commit it was measured; the machine under the table when all share one."""
     from ..io import markdown_table
     from ..recipes import get_recipe
     place = {name: k for k, name in enumerate(ORDER)}
@@ -56,11 +57,21 @@ def results_table(results: list[dict], ratios: dict) -> str:
             measured += f", {result['machine']}, {result['threads']} threads"
         rows.append([f"`{recipe.name}`", recipe.headline(result),
                      f"{ratio:.2f}x" if ratio else "", _minutes(result["train_seconds"]),
-                     measured])
+                     _to_target(result.get("target")), measured])
     table = markdown_table(["recipe", "result", "training step, ours / PyTorch", "minutes",
-                            "measured"], rows, "llrrl")
+                            "minutes to target", "measured"], rows, "llrrrl")
     (machine, threads), = machines if len(machines) == 1 else ((None, None),)
     return table + (f"\n\nMeasured on {machine}, {threads} threads." if machine else "")
+
+
+def _to_target(target: dict) -> str:
+    """'4.2 (accuracy >= 98.0%)', 'not reached (...)', or '' for a run without a target."""
+    if not target:
+        return ""
+    from ..recipes import Target
+    goal = Target(target["metric"], target["value"], target["higher_is_better"])
+    reached = "not reached" if target["seconds"] is None else _minutes(target["seconds"])
+    return f"{reached} ({goal})"
 
 
 def _minutes(seconds: float) -> str:

@@ -17,7 +17,10 @@ def run(args) -> int:
     from ..io import atomic_write, provenance
     from ..kernels.cpu.threads import num_threads
     from ..random import manual_seed
+    from ..recipes import time_to_target
     from ..train import Trainer
+    from ..train.log import read_log
+    from ..train.trainer import LOG
     if args.nproc > 1 and not launched_by_mpi():
         return relaunch(args.nproc, args.argv)
     world = get_world()
@@ -65,6 +68,8 @@ def run(args) -> int:
     if args.zero and world.size > 1:
         print(f"ZeRO-1: {state_bytes['per_rank'] / 2 ** 20:.2f} MiB of optimizer state per rank, "
               f"against {state_bytes['whole'] / 2 ** 20:.2f} MiB each without")
+    if recipe.target is not None:            # the whole run's evaluations, resumed ones too
+        result["target"] = time_to_target(read_log(os.path.join(out_dir, LOG)), recipe.target)
     if test is not None:
         result.update({f"test_{k}": v for k, v in test.items()})
         shown = ", ".join(f"test {k} {v:.4f}" for k, v in test.items())

@@ -4,7 +4,8 @@ Each module in this package registers its recipes when imported; all are importe
 import importlib
 import pkgutil
 
-from .registry import RECIPES, Recipe, Setup, TrainingConfig, get_recipe, register
+from .registry import (RECIPES, Recipe, Setup, Target, TrainingConfig, get_recipe, register,
+                       time_to_target)
 
 for _module in pkgutil.iter_modules(__path__):
     if _module.name != "registry":

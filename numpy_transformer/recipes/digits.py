@@ -6,7 +6,7 @@ from ..data import DataLoader, Digits, transforms
 from ..models import MLP
 from ..train import ClassificationTask
 from ..train.twin import classification_twin, register_twin
-from .registry import Recipe, Setup, TrainingConfig, register
+from .registry import Recipe, Setup, Target, TrainingConfig, register
 
 
 @dataclass
@@ -28,5 +28,5 @@ def build(config: DigitsConfig, data_dir=None) -> Setup:
 
 
 register(Recipe("digits", "MLP 64-128-10 on the 8x8 digits carried by the package (~10 s)",
-                DigitsConfig, build))
+                DigitsConfig, build, target=Target("accuracy", 0.97)))
 register_twin("digits", classification_twin())

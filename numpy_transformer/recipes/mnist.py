@@ -8,7 +8,7 @@ from ..models import CNN, MLP
 from ..train import ClassificationTask
 from ..train.twin import classification_twin, register_twin
 from .images import Images, load_images
-from .registry import Recipe, Setup, TrainingConfig, register
+from .registry import Recipe, Setup, Target, TrainingConfig, register
 
 
 @dataclass
@@ -62,8 +62,8 @@ def build_cnn(config: CnnMnistConfig, data_dir=None) -> Setup:
 
 
 register(Recipe("mlp-mnist", "MLP 784-256-128-10 on MNIST (target >= 98.0% test accuracy)",
-                MnistConfig, build_mlp, data_field="data"))
+                MnistConfig, build_mlp, data_field="data", target=Target("accuracy", 0.98)))
 register(Recipe("cnn-mnist", "two conv+pool blocks and a linear head on MNIST (target >= 99.0%)",
-                CnnMnistConfig, build_cnn, data_field="data"))
+                CnnMnistConfig, build_cnn, data_field="data", target=Target("accuracy", 0.99)))
 for _name in ("mlp-mnist", "cnn-mnist"):
     register_twin(_name, classification_twin())

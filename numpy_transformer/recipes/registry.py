@@ -60,6 +60,29 @@ def accuracy_headline(result: dict) -> str:
     return f"{result['test_accuracy']:.2%} test accuracy"
 
 
+@dataclass(frozen=True)
+class Target:
+    """A recipe's quality target: a metric of its evaluations and the value it should reach."""
+    metric: str                               # a key of the task's evaluation: accuracy, loss, bleu
+    value: float
+    higher_is_better: bool = True
+
+    def met_by(self, metrics: dict) -> bool:
+        got = metrics.get(self.metric)
+        return got is not None and (got >= self.value if self.higher_is_better else got <= self.value)
+
+    def __str__(self) -> str:
+        shown = f"{self.value:.1%}" if self.metric.endswith("accuracy") else f"{self.value:g}"
+        return f"{self.metric} {'>=' if self.higher_is_better else '<='} {shown}"
+
+
+def time_to_target(records: list, target: Target) -> dict:
+    """The target and when a run's evaluations (log.jsonl records) first met it:
+    {"metric", "value", "higher_is_better", "seconds", "step"}, seconds and step None if never."""
+    first = next((r for r in records if r.get("split") == "eval" and target.met_by(r)), {})
+    return {**dataclasses.asdict(target), "seconds": first.get("seconds"), "step": first.get("step")}
+
+
 @dataclass
 class Recipe:
     name: str
@@ -69,6 +92,7 @@ class Recipe:
     hooks: dict = field(default_factory=dict)  # extra abilities by name, e.g. "generate", "attention"
     headline: Callable[[dict], str] = accuracy_headline   # a run's result.json -> its one figure
     data_field: str = None                    # the config field `--data PATH` sets, if any
+    target: Target = None                     # the quality its evaluations should reach, if any
 
     def make_config(self, **overrides):
         """The default config with `overrides`; unknown keys are errors. A step count given

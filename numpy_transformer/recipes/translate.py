@@ -27,7 +27,7 @@ from ..grad_mode import no_grad
 from ..models.decoding import decode
 from ..models.seq2seq import Transformer, TransformerConfig
 from ..train import Task
-from .registry import Recipe, Setup, TrainingConfig, register
+from .registry import Recipe, Setup, Target, TrainingConfig, register
 
 
 @dataclass
@@ -301,4 +301,5 @@ def bleu_headline(result: dict) -> str:
 
 register(Recipe("translate-multi30k",
                 "Transformer 3+3 layers, German -> English on Multi30k (target BLEU >= 30)",
-                TranslateConfig, build, hooks={"attention": attention_hook}, headline=bleu_headline))
+                TranslateConfig, build, hooks={"attention": attention_hook}, headline=bleu_headline,
+                target=Target("bleu", 0.30)))
