@@ -1,7 +1,7 @@
 """`python -m benchmarks.anatomy`: where a training step's CPU time goes, ours and PyTorch's.
 
     python -m benchmarks.anatomy --filter "GPT train step"
-    python -m benchmarks.anatomy --filter "train step" --json docs/results/anatomy.json
+    python -m benchmarks.anatomy --json docs/results/anatomy.json --write docs/performance.md
 
 Each library runs the case in its own process under Linux `perf record` (sampling 999 times a
 second on every thread), switched on only while the warmed-up step runs for `--seconds`. Each
@@ -29,7 +29,8 @@ import sys
 import tempfile
 import time
 
-from .harness import REPO, gemm_speeds, load_cases, model_flops, tune_cpu_as_the_cli_does
+from .harness import (REPO, gemm_speeds, load_cases, model_flops, probe_text, record_of,
+                      tune_cpu_as_the_cli_does)
 
 PARTS = ("products", "compiled", "elementwise", "python", "waiting", "system", "other")
 SAMPLE_LINE = re.compile(r"^\s*([\d.]+)%\s+(\S+(?: \S+)*?)\s+\[[.k]\]\s+(.*)$")
@@ -119,18 +120,33 @@ def profile(name: str, lib: str, seconds: float, threads: int) -> dict:
 
 def table(rows: list, gflops: float) -> str:
     """A markdown table: per case and library, the step and its parts in ms."""
-    lines = ["| case | library | step (ms) | CPU (ms) | " + " | ".join(PARTS)
-             + " | products at the probe's speed |",
-             "| --- | --- | ---: | ---: | " + " | ".join("---:" for _ in PARTS) + " | ---: |"]
+    from numpy_transformer.io import markdown_table
+    header = ["case", "library", "step (ms)", "CPU (ms)", *PARTS, "products at the probe's speed"]
+    lines = []
     for row in rows:
         floor = f"{row['flops'] / gflops / 1e6:.1f}" if row.get("flops") else ""
         for lib in ("numpy", "torch"):
             side = row[lib]
-            lines.append(f"| {row['case'] if lib == 'numpy' else ''} | {lib} | "
-                         f"{side['ms_per_step']:.1f} | {side['cpu_ms_per_step']:.1f} | "
-                         + " | ".join(f"{side['parts'][p]:.1f}" for p in PARTS)
-                         + f" | {floor if lib == 'numpy' else ''} |")
-    return "\n".join(lines)
+            lines.append([row["case"] if lib == "numpy" else "", lib, f"{side['ms_per_step']:.1f}",
+                          f"{side['cpu_ms_per_step']:.1f}",
+                          *(f"{side['parts'][p]:.1f}" for p in PARTS), floor if lib == "numpy" else ""])
+    return markdown_table(header, lines, "ll" + "r" * (len(header) - 2))
+
+
+def write(record: dict, json_path: str = None, markdown_path: str = None) -> None:
+    """Print the table; save the record as JSON and/or rewrite its block in a Markdown file."""
+    from numpy_transformer.io import replace_block
+    text = (f"`{record['command']}`, {record['date']}, commit `{record['commit']}`, "
+            f"{record['machine']}, {record['threads']} threads; NumPy {record['numpy']}, PyTorch "
+            f"{record['torch']}, our kernels: {record['kernels']}. GEMM probe: "
+            f"{probe_text(record['probe'], record['threads'])}.\n\n"
+            f"{table(record['rows'], record['probe'][1])}")
+    print(text)
+    if json_path:
+        with open(json_path, "w") as handle:
+            json.dump(record, handle, indent=1)
+    if markdown_path:
+        replace_block(markdown_path, record["command"], text, heading=f"## {record['command']}")
 
 
 def main() -> None:
@@ -139,26 +155,34 @@ def main() -> None:
     parser.add_argument("--filter", default="train step", help="cases whose name contains this")
     parser.add_argument("--seconds", type=float, default=6.0, help="sampled seconds per library")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--json", metavar="FILE", help="also save the figures, with their date, "
+                        "commit and machine, as JSON")
+    parser.add_argument("--write", metavar="FILE", help="rewrite this table's block in a "
+                        "Markdown file, e.g. docs/performance.md")
+    parser.add_argument("--from-json", metavar="FILE", help="sample nothing: write a saved record")
     parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--control-fifo", help=argparse.SUPPRESS)
     parser.add_argument("--ack-fifo", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         return _serve(*args.serve, args.seconds, args.control_fifo, args.ack_fifo)
-    gflops = gemm_speeds(args.threads)[1]
-    rows = []
+    if args.from_json:
+        with open(args.from_json) as handle:
+            return write(json.load(handle), markdown_path=args.write)
+    import numpy_transformer as nt
+    command = "python -m benchmarks.anatomy" + (f' --filter "{args.filter}"'
+                                                if args.filter != "train step" else "")
+    kernels = nt.kernels.active() + (" + Numba" if nt.kernels.compiled.available() else "")
+    record = {**record_of(command, args.threads, kernels, None),
+              "probe": gemm_speeds(args.threads), "seconds": args.seconds, "rows": []}
     for name in [n for n in load_cases() if args.filter in n]:
         ours = profile(name, "numpy", args.seconds, args.threads)
         theirs = profile(name, "torch", args.seconds, args.threads)
-        rows.append({"case": name, "numpy": ours, "torch": theirs, "flops": theirs["flops"]})
+        record["rows"].append({"case": name, "numpy": ours, "torch": theirs,
+                               "flops": theirs["flops"]})
         print(f"{name}: ours {ours['ms_per_step']:.1f} ms, torch {theirs['ms_per_step']:.1f} ms",
               file=sys.stderr)
-    print(f"GEMM probe: {gflops:.0f} GFLOP/s on {args.threads} threads\n")
-    print(table(rows, gflops))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"gemm_gflops": gflops, "threads": args.threads, "rows": rows}, f, indent=1)
+    write(record, args.json, args.write)
 
 
 if __name__ == "__main__":

@@ -100,3 +100,32 @@ def test_each_recipe_tagged_case_is_a_recipe():
     harness.load_cases()
     tagged = {r for r in harness.RECIPE_OF.values() if r}
     assert tagged <= set(RECIPES) and len(tagged) == 8
+
+
+@pytest.mark.parametrize("dso, symbol, lib, part", [
+    ("libscipy_openblas64_-32a4b2a6.so", "sgemm_kernel_HASWELL", "numpy", "products"),
+    ("libscipy_openblas64_-32a4b2a6.so", "blas_thread_server", "numpy", "waiting"),
+    ("[JIT] tid 6314", "0x00007f9d1e3ed42a", "numpy", "compiled"),
+    ("[JIT] tid 6314", "0x00007f9d1e3ed42a", "torch", "products"),
+    ("_multiarray_umath.cpython-311-x86_64-linux-gnu.so", "simd_exp_FLOAT", "numpy", "elementwise"),
+    ("libtorch_cpu.so", "mkl_blas_avx2_sgemm_kernel_0", "torch", "products"),
+    ("libtorch_cpu.so", "at::native::vectorized_loop", "torch", "elementwise"),
+    ("libgomp.so.1", "gomp_barrier_wait_end", "torch", "waiting"),
+    ("libpython3.11.so.1.0", "_PyEval_EvalFrameDefault", "numpy", "python"),
+    ("[kernel.kallsyms]", "clear_page_erms", "numpy", "system"),
+])
+def test_anatomy_puts_each_sample_in_the_part_its_library_and_function_name(dso, symbol, lib, part):
+    from benchmarks.anatomy import part_of
+    assert part_of(dso, symbol, lib) == part
+
+
+@pytest.mark.skipif(shutil.which("perf") is None, reason="Linux perf is not installed")
+def test_anatomy_samples_both_libraries_and_its_parts_add_up_to_the_cpu_time():
+    from benchmarks.anatomy import PARTS, profile
+    try:
+        side = profile("Linear 600x256->1024", "numpy", seconds=0.5, threads=1)
+    except RuntimeError as error:                   # perf present but not allowed to sample
+        pytest.skip(f"perf cannot sample here: {str(error)[-200:]}")
+    assert side["ms_per_step"] > 0 and set(side["parts"]) == set(PARTS)
+    assert sum(side["parts"].values()) == pytest.approx(side["cpu_ms_per_step"], rel=0.05)
+    assert side["parts"]["products"] > 0.3 * side["cpu_ms_per_step"]    # a product, mostly
