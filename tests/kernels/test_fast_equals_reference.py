@@ -52,9 +52,9 @@ def compiled_blocks_of(elements: int):
     """The compiled kernels' blocks cut to `elements` (nothing without Numba)."""
     if not compiled.available():
         return contextlib.nullcontext()
-    from numpy_transformer.kernels.compiled import activation, layer_norm, loss
+    from numpy_transformer.kernels.compiled import activation, batch_norm, layer_norm, loss
     stack = contextlib.ExitStack()
-    for module in (activation, layer_norm, loss):
+    for module in (activation, batch_norm, layer_norm, loss):
         stack.enter_context(mock.patch.object(module, "BLOCK_ELEMENTS", elements))
     return stack
 
@@ -208,7 +208,15 @@ def test_batch_norm(n, c, positions, affine, running, training, split_work, dtyp
             normal(rng, c, dtype) if affine else None, normal(rng, c, dtype) if affine else None,
             *(stats if running else (None, None)))
     check("batch_norm", args, {"training": training, "momentum": 0.3}, exact=False,
-          split_work=split_work, seed=seed)
+          split_work=split_work, seed=seed, fast_context=few_positions_compiled)
+
+
+def few_positions_compiled():
+    """The compiled BatchNorm takes even the drawn few positions per channel."""
+    if not compiled.available():
+        return contextlib.nullcontext()
+    from numpy_transformer.kernels.compiled import batch_norm
+    return mock.patch.object(batch_norm, "MIN_POSITIONS", 1)
 
 
 @st.composite

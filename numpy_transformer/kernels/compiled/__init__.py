@@ -1,9 +1,10 @@
 """Compiled CPU kernels (Numba, the `[fast]` extra): one pass over memory where NumPy makes
-several (LayerNorm, GELU, attention's softmax, the LSTM's step, cross-entropy, Adam). Each
-replaces the fast kernel of the same name when Numba is installed; tests/kernels proves each
-equal to the reference. Numba is imported at the first call (importing it costs
-0.4 s), and each kernel is compiled then and cached on disk across runs. Numba's cache knows
-only a kernel's own file: after editing fast_math.py, delete this folder's __pycache__."""
+several (LayerNorm, BatchNorm, GELU, LeakyReLU, attention's softmax, the LSTM's step,
+cross-entropy, Adam). Each replaces the fast kernel of the same name when Numba is installed;
+tests/kernels proves each equal to the reference. Numba is imported at the first call
+(importing it costs 0.3 s), and each kernel is compiled then and cached on disk across runs.
+Numba's cache knows only a kernel's own file: after editing fast_math.py, delete this folder's
+__pycache__."""
 import importlib
 import importlib.util
 import os
@@ -11,7 +12,9 @@ import os
 __all__ = ["kernels", "available"]
 
 KERNELS = {"layer_norm_forward": "layer_norm", "layer_norm_backward": "layer_norm",
+           "batch_norm_forward": "batch_norm", "batch_norm_backward": "batch_norm",
            "gelu_forward": "activation", "gelu_backward": "activation",
+           "leaky_relu_forward": "activation", "leaky_relu_backward": "activation",
            "lstm_forward": "recurrent", "lstm_backward": "recurrent",
            "scaled_dot_product_attention_forward": "attention",
            "scaled_dot_product_attention_backward": "attention",

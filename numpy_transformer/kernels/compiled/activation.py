@@ -1,5 +1,7 @@
 """GELU, exact and tanh, in one pass forward and one backward (Numba) for float32, where the
-NumPy kernel makes 8 to 26 passes block by block; float64 takes the NumPy kernel. The exact
+NumPy kernel makes 8 to 26 passes block by block; float64 takes the NumPy kernel. LeakyReLU in
+one pass each way (the NumPy kernel makes three with its branch-free select), bit for bit the
+reference's. The exact
 GELU's Phi(x) is the reference's rational for erf (nn/functional/special.py) with its constants
 folded in, as in kernels/cpu/erf.py; exp is `fast_math.exp`. Flat blocks go on the fast
 kernels' threads."""
@@ -13,7 +15,7 @@ from ..cpu.erf import _HALF_ERF_OF_X_OVER_SQRT_2
 from ..cpu.threads import parallel_blocks
 from .fast_math import exp
 
-__all__ = ["gelu_forward", "gelu_backward"]
+__all__ = ["gelu_forward", "gelu_backward", "leaky_relu_forward", "leaky_relu_backward"]
 
 BLOCK_ELEMENTS = 1 << 16        # 256 KiB of float32 per array
 
@@ -66,15 +68,29 @@ def _tanh_backward(dy, x, h):                        # h <- dy h (1 + 2 x (1 - h
         h[i] = (two_d_inner * x[i] * (_F(1.0) - h[i]) + _F(1.0)) * h[i] * dy[i]
 
 
+@compiled
+def _leaky_forward(x, slope, y, positive):           # y = x where x > 0, else slope x
+    for i in range(x.size):
+        positive[i] = x[i] > 0
+        y[i] = x[i] if positive[i] else x[i] * slope
+
+
+@compiled
+def _leaky_backward(dy, positive, slope, dx):        # dx = dy where x > 0, else slope dy
+    for i in range(dy.size):
+        dx[i] = dy[i] if positive[i] else dy[i] * slope
+
+
 def _blocks(kernel, *arrays) -> None:
-    """kernel(*blocks) over flat blocks of the arrays, on the fast kernels' threads."""
-    flat = [a.reshape(-1) for a in arrays]
+    """kernel(*blocks) over flat blocks of the arrays (scalars passed whole), on the fast
+    kernels' threads."""
+    flat = [a.reshape(-1) if isinstance(a, np.ndarray) else a for a in arrays]
     size = flat[0].size
     if size <= BLOCK_ELEMENTS:
         kernel(*flat)
         return
-    parallel_blocks(lambda start, stop: kernel(*(a[start:stop] for a in flat)), size, 1,
-                    BLOCK_ELEMENTS)
+    parallel_blocks(lambda start, stop: kernel(*(a[start:stop] if isinstance(a, np.ndarray) else a
+                                                 for a in flat)), size, 1, BLOCK_ELEMENTS)
 
 
 def gelu_forward(x, approximate="none"):
@@ -95,3 +111,24 @@ def gelu_backward(dy, cache):
     _blocks(_tanh_backward if approximate == "tanh" else _exact_backward,
             np.ascontiguousarray(dy, np.float32), x, saved)
     return saved
+
+
+def leaky_relu_forward(x, negative_slope=0.01):
+    """As the reference's; the same cache (the mask of x > 0 and the slope)."""
+    if x.dtype not in (np.float32, np.float64):
+        return numpy_kernel.leaky_relu_forward(x, negative_slope)
+    x = np.ascontiguousarray(x)
+    y, positive = np.empty_like(x), np.empty(x.shape, np.bool_)
+    _blocks(_leaky_forward, x, x.dtype.type(negative_slope), y, positive)
+    return y, (positive, negative_slope)
+
+
+def leaky_relu_backward(dy, cache):
+    """As the reference's."""
+    positive, negative_slope = cache
+    if dy.dtype not in (np.float32, np.float64) or positive.shape != dy.shape:
+        return numpy_kernel.leaky_relu_backward(dy, cache)
+    dy = np.ascontiguousarray(dy)
+    dx = np.empty_like(dy)
+    _blocks(_leaky_backward, dy, positive, dy.dtype.type(negative_slope), dx)
+    return dx
