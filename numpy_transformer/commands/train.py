@@ -47,6 +47,7 @@ def run(args) -> int:
     ranks = f" on {world.size} processes (pids {' '.join(map(str, pids))})" if pids else ""
     say(f"training {recipe.name}: {size:,} parameters, {trainer.total_steps} steps of batch "
         f"{config.batch_size}{ranks}, writing {out_dir}\n{kernels.describe()}", flush=True)
+    measured = provenance(threads=num_threads())     # the code that trains: taken before it runs
     trainer.fit(resume=args.resume)
     state_bytes = trainer.optimizer_state_bytes()
     parallel = getattr(setup.task, "data_parallel", None)
@@ -58,7 +59,7 @@ def run(args) -> int:
     result = {"recipe": recipe.name, "step": trainer.step,
               "train_seconds": round(trainer.train_seconds, 2),
               "wall_seconds": round(trainer.wall_seconds, 2), "kernels": kernels.active(),
-              **provenance(threads=num_threads()), "processes": world.size, "zero": args.zero,
+              **measured, "processes": world.size, "zero": args.zero,
               "device": args.device,
               "optimizer_state_mib": {k: round(v / 2 ** 20, 3) for k, v in state_bytes.items()},
               "config": dataclasses.asdict(config)}
