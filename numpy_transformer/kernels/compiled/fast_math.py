@@ -37,11 +37,9 @@ def _exp_float32(x):                    # LLVM inlines it (Numba's IR inlining w
     a = np.int32((half + np.int32(127)) << np.int32(23))             # is not one)
     b = np.int32((k - half + np.int32(127)) << np.int32(23))
     y = p * a.view(np.float32) * b.view(np.float32)
-    if x < np.float32(-87.33):               # below the smallest normal float32: 0, never a
-        y = np.float32(0.0)                  # subnormal (each costs ~100 cycles to make here)
-    if x > np.float32(88.8):                 # (up to 88.8 the product overflows by itself)
-        y = np.float32(np.inf)
-    return y
+    # below the smallest normal float32: 0, never a subnormal (each costs ~100 cycles to make)
+    return np.float32(0.0) if x < np.float32(-87.33) else (
+        np.float32(np.inf) if x > np.float32(88.8) else y)   # (to 88.8 the product overflows)
 
 
 @overload(exp)

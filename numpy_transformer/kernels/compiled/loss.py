@@ -17,29 +17,32 @@ __all__ = ["cross_entropy_forward", "cross_entropy_backward"]
 BLOCK_ELEMENTS = 1 << 16        # a block's logits: 256 KiB of float32, in L2 while it is used
 
 compiled = njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+_ZERO, _ONE = np.float32(0), np.float32(1)     # float32 constants keep float32 rows float32
 
 
 @compiled
 def _forward(x, target, ignore_index, one_hot_rate, uniform_rate, e, z, losses, keep):
     """e [rows, C] <- exp(x - max), z <- sum e; losses and keep [rows]. Returns the first row
     whose target is out of range, or -1."""
-    rows, C = x.shape
-    for r in range(rows):
-        m = x[r, 0]
+    rows, C = x.shape                      # (sums in the logits' dtype and a max written as a
+    for r in range(rows):                  # select, so that the loops vectorise: 78 against
+        m = x[r, 0]                        # 124 us for the GPT's 768x65)
         for c in range(1, C):
-            m = max(m, x[r, c])
-        s, shifted_sum = 0.0, 0.0                          # sum exp(x - m), sum (x - m)
+            v = x[r, c]
+            m = v if v > m else m
+        s, shifted_sum = _ZERO, _ZERO                      # sum exp(x - m), sum (x - m)
         for c in range(C):
             shifted = x[r, c] - m
-            e[r, c] = exp(shifted)
-            s += e[r, c]
+            exp_shifted = exp(shifted)
+            e[r, c] = exp_shifted
+            s += exp_shifted
             shifted_sum += shifted
         t = target[r]
         kept = t != ignore_index
         if kept and not 0 <= t < C:
             return r
-        k = 1.0 if kept else 0.0                           # -sum_c q_c log p_c, q_c the smoothed
-        picked = x[r, t] - m if kept else 0.0              # one-hot, and log p_c = (x_c - m) - log s
+        k = _ONE if kept else _ZERO                        # -sum_c q_c log p_c, q_c the smoothed
+        picked = x[r, t] - m if kept else _ZERO            # one-hot, log p_c = (x_c - m) - log s
         z[r], keep[r] = s, k
         losses[r] = k * math.log(s) - k * (one_hot_rate * picked + uniform_rate * shifted_sum)
     return -1
