@@ -2,8 +2,8 @@
 NumPy passes. Rows go in blocks on the fast kernels' own threads (the compiled loops release the
 GIL; Numba's thread pool, spinning beside BLAS's and ours, made the GPT step 1.6x slower); the
 weight and bias gradients sum per block, then the blocks in order, so results do not depend on
-the thread count. Sums run in float64 registers, reassociated so that they vectorise; arrays keep
-the input's dtype."""
+the thread count. The forward's sums run in float64 registers, the backward's in the input's
+dtype, each reassociated so that it vectorises; arrays keep the input's dtype."""
 import math
 
 import numpy as np
@@ -17,6 +17,8 @@ BLOCK_ELEMENTS = 1 << 18        # a block's rows: 1 MiB of float32 per array; th
                                 # LayerNorms (768x128) run whole on the calling thread
 
 compiled = njit(nogil=True, cache=True, fastmath={"reassoc", "contract"})
+_ZERO = np.float32(0)           # backward's sums in the input's dtype: no conversions in its
+                                # loops (768x128: 82 us against 120 with float64 sums)
 
 
 @compiled
@@ -38,11 +40,11 @@ def _forward(x, w, b, eps, y, mean, rstd):                # x, y [rows, D]; mean
 
 
 @compiled
-def _backward(dy, x, mean, rstd, w, dx, dw, db):         # dw, db [D] float64: this block's
+def _backward(dy, x, mean, rstd, w, dx, dw, db):         # dw, db [D]: this block's
     rows, D = x.shape
     for r in range(rows):
         m, rs = mean[r], rstd[r]
-        sg, sgx = 0.0, 0.0                                # sum(g), sum(g * xhat), g = dy * w
+        sg, sgx = _ZERO, _ZERO                            # sum(g), sum(g * xhat), g = dy * w
         for d in range(D):
             xhat = (x[r, d] - m) * rs
             g = dy[r, d] * w[d]
@@ -93,13 +95,13 @@ def layer_norm_backward(dy, cache):
     R, D = x2.shape
     dy2 = np.ascontiguousarray(dy).reshape(R, D)
     per_block = _rows_per_block(D)
-    dw, db = np.zeros((-(-R // per_block), D)), np.zeros((-(-R // per_block), D))
+    dw, db = (np.zeros((-(-R // per_block), D), x2.dtype) for _ in range(2))
     dx = np.empty_like(x2)
 
     def block(k, start, stop):
         s = slice(start, stop)
         _backward(dy2[s], x2[s], mean[s], rstd[s], w, dx[s], dw[k], db[k])
     _blocks(block, R, D)
-    dweight = dw.sum(axis=0).astype(x2.dtype).reshape(norm_shape) if has_weight else None
-    dbias = db.sum(axis=0).astype(x2.dtype).reshape(norm_shape) if has_bias else None
+    dweight = dw.sum(axis=0).reshape(norm_shape) if has_weight else None
+    dbias = db.sum(axis=0).reshape(norm_shape) if has_bias else None
     return dx.reshape(shape), dweight, dbias
