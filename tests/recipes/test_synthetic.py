@@ -41,8 +41,9 @@ def test_batches_are_padded_with_bos_and_eos_around_the_target():
 
 
 def test_reverse_reaches_99_percent_exact_sequences_in_seconds():
-    """Short sequences (3-6 digits), 400 steps of 32: one pass over 12,800 random sequences."""
-    metrics, seconds, _ = train("reverse", steps=400, max_len=6, batch_size=32, train_size=12800)
+    """Short sequences (3-6 digits), 500 steps of 32 over 12,800 random sequences (400, one pass,
+    sat at the edge: 98.6-99.0% as the kernels' float rounding changed; 500 gives 99.6-99.8%)."""
+    metrics, seconds, _ = train("reverse", steps=500, max_len=6, batch_size=32, train_size=12800)
     assert metrics["sequence_accuracy"] >= 0.99
     assert seconds < 60
 
