@@ -29,8 +29,8 @@ import sys
 import tempfile
 import time
 
-from .harness import (REPO, gemm_speeds, load_cases, model_flops, probe_text, record_of,
-                      tune_cpu_as_the_cli_does)
+from .harness import (REPO, build_step, gemm_speeds, load_cases, model_flops, probe_text,
+                      record_of)
 
 PARTS = ("products", "compiled", "elementwise", "python", "waiting", "system", "other")
 SAMPLE_LINE = re.compile(r"^\s*([\d.]+)%\s+(\S+(?: \S+)*?)\s+\[[.k]\]\s+(.*)$")
@@ -62,13 +62,7 @@ def _serve(name: str, lib: str, seconds: float, control: str, ack: str) -> None:
     """The child: build and warm up the case, switch perf on, run steps for `seconds`, switch it
     off; print {"steps", "wall", "cpu"} (seconds)."""
     replies, sys.stdout = sys.stdout, sys.stderr
-    if lib == "torch":
-        import torch
-        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
-    else:
-        tune_cpu_as_the_cli_does()
-    fn, _ = load_cases()[name]
-    step = fn(lib)
+    step = build_step(name, lib)
     started = time.perf_counter()
     while time.perf_counter() - started < 1.0:                # warm-up: caches, threads, JIT
         step()

@@ -106,19 +106,25 @@ class _Library:
         return json.loads(line)
 
 
-def _serve(name: str, lib: str) -> None:
-    """The child: build the case, warm up, then time a round per line read from stdin (its
-    minimum seconds).
-
-    Replies go to the real stdout; anything the case prints goes to stderr."""
-    replies, sys.stdout = sys.stdout, sys.stderr
+def build_step(name: str, lib: str):
+    """Case `name`'s step for `lib`, in a process set up as that library runs: torch on
+    OMP_NUM_THREADS threads, ours with the CLI's CPU settings."""
     if lib == "torch":
         import torch
         torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
     else:
         tune_cpu_as_the_cli_does()
     fn, _ = load_cases()[name]
-    step = fn(lib)
+    return fn(lib)
+
+
+def _serve(name: str, lib: str) -> None:
+    """The child: build the case, warm up, then time a round per line read from stdin (its
+    minimum seconds).
+
+    Replies go to the real stdout; anything the case prints goes to stderr."""
+    replies, sys.stdout = sys.stdout, sys.stderr
+    step = build_step(name, lib)
     for _ in range(3):
         step()
     print(json.dumps({"ready": True, "flops": model_flops(step) if lib == "torch" else None}),

@@ -89,12 +89,7 @@ def batch_norm_forward(x, weight=None, bias=None, running_mean=None, running_var
     if training:
         mean, var = np.empty(C, x.dtype), np.empty(C, x.dtype)
         _by_channel(lambda a, b: _statistics(x3, a, b, mean, var), C, M)
-        if running_mean is not None:
-            running_mean *= 1.0 - momentum
-            running_mean += momentum * mean
-        if running_var is not None:
-            running_var *= 1.0 - momentum
-            running_var += (momentum * M / max(M - 1, 1)) * var   # unbiased, as PyTorch
+        numpy_kernel.update_running_statistics(running_mean, running_var, mean, var, momentum, M)
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm_forward needs running_mean and running_var when not training")

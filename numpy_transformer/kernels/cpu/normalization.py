@@ -136,6 +136,17 @@ def _by_channel(fn, *arrays):
         parallel_slices(fn, *arrays, axis=1)
 
 
+def update_running_statistics(running_mean, running_var, mean, var, momentum, M) -> None:
+    """running = (1 - momentum) running + momentum * batch statistic, in place (either may be
+    None); the variance unbiased over the M values per channel, as PyTorch."""
+    if running_mean is not None:
+        running_mean *= 1.0 - momentum
+        running_mean += momentum * mean
+    if running_var is not None:
+        running_var *= 1.0 - momentum
+        running_var += (momentum * M / max(M - 1, 1)) * var
+
+
 def batch_norm_forward(x, weight=None, bias=None, running_mean=None, running_var=None,
                        training=True, momentum=0.1, eps=1e-5):
     """Normalise each channel (axis 1) over the batch and every other axis, then scale and shift.
@@ -156,12 +167,7 @@ def batch_norm_forward(x, weight=None, bias=None, running_mean=None, running_var
             var[0, :, 0] = np.einsum("ncl,ncl->c", centered, centered) * (1.0 / M)   # biased
         _by_channel(statistics, x3, centered, mean, var)
         mean, var = mean.reshape(C), var.reshape(C)
-        if running_mean is not None:
-            running_mean *= 1.0 - momentum
-            running_mean += momentum * mean
-        if running_var is not None:
-            running_var *= 1.0 - momentum
-            running_var += (momentum * M / max(M - 1, 1)) * var   # unbiased, as PyTorch
+        update_running_statistics(running_mean, running_var, mean, var, momentum, M)
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm_forward needs running_mean and running_var when not training")
