@@ -17,6 +17,7 @@ ops = compiled.kernels()
 x, w, b = np.ones((4, 8), np.float32), np.ones(8, np.float32), np.zeros(8, np.float32)
 q = np.ones((2, 2, 4, 8), np.float32)
 h = np.zeros((2, 8), np.float32)
+img, k = np.ones((2, 3, 7, 7), np.float32), np.ones((3, 3, 3, 3), np.float32)  # [C, H, W, N] inside
 CALLS = {
     "import numba": lambda: __import__("numba"),
     "layer_norm": lambda: ops["layer_norm_backward"](x, ops["layer_norm_forward"](x, w, b)[1]),
@@ -28,6 +29,8 @@ CALLS = {
     "lstm": lambda: ops["lstm_backward"](np.ones((3, 2, 8), np.float32), ops["lstm_forward"](
         np.ones((3, 2, 8), np.float32), h, h, np.ones((32, 8), np.float32),
         np.ones((32, 8), np.float32), np.zeros(32, np.float32), np.zeros(32, np.float32))[1]),
+    "conv": lambda: [ops[name + "_backward"](*(lambda y, cache: (np.ones_like(y), cache))(
+        *ops[name + "_forward"](img, k, stride=2))) for name in ("conv2d", "conv_transpose2d")],
     "adam": lambda: ops["adam_update"](x, x.copy(), x.copy(), x.copy(), lr=1e-3, beta1=0.9,
                                        beta2=0.999, eps=1e-8, step=1),
 }

@@ -9,8 +9,12 @@ the columns as `cols [C, KH, KW, N*L]`: with `weight [O, C/g, KH, KW]` viewed as
     weight grad    dW    [O, C/g*KH*KW]    = dy' @ cols^T
     input grad     dcols [C*KH*KW, N*L]    = W^T @ dy'                  (then col2im)
 
-In the NHW layout the convolution runs on blocks of whole images in cache, on threads.
+In the NHW layout the convolution runs on blocks of whole images in cache, on threads. In the
+HWN layout the moves between [N, C, H, W] and the layout are a `Moves`: NumPy's here, compiled
+ones in kernels/compiled/conv.py.
 """
+from collections import namedtuple
+
 import numpy as np
 
 from ...nn.functional.conv import check_groups, transposed_geometry
@@ -20,6 +24,15 @@ from .threads import indexed_blocks
 
 __all__ = ["conv2d_forward", "conv2d_backward", "conv_transpose2d_forward",
            "conv_transpose2d_backward"]
+
+# columns(x, geo, layout) -> cols: im2col of x [N, C, H, W];
+# image(cols, geo, layout, bias) -> [N, C, H, W]: col2im, cropped, plus bias [C] (or None);
+# to_internal(x, layout) and to_nchw(a, layout, bias): the unpadded moves.
+Moves = namedtuple("Moves", "columns image to_internal to_nchw")
+NUMPY_MOVES = Moves(columns=_im2col,
+                    image=lambda cols, geo, layout, bias=None: _to_nchw(_col2im(cols, geo, layout),
+                                                                         layout, bias),
+                    to_internal=_to_internal, to_nchw=_to_nchw)
 
 # ---- the three GEMMs, grouped: g independent products ----
 def _weight_columns(weight, groups):
@@ -115,16 +128,21 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     """x [N, C, H, W], weight [O, C/g, KH, KW], bias [O] -> y [N, O, OH, OW].
 
     padding: int, (ph, pw), ((top, bottom), (left, right)), 'valid' or 'same'."""
+    return convolution_forward(x, weight, bias, stride, padding, dilation, groups, NUMPY_MOVES)
+
+
+def convolution_forward(x, weight, bias, stride, padding, dilation, groups, moves):
+    """conv2d_forward with `moves` in the HWN layout."""
     check_groups(x.shape[1], weight.shape[1], groups, "conv2d", weight.shape[0])
     geo = conv_geometry(x.shape, weight.shape[2:], stride, padding, dilation)
     layout = _layout(geo, weight, groups)
     if layout == "NHW":
         y, cols = _forward_in_blocks(x, weight, bias, geo, groups)
         return y, (cols, weight, bias is not None, groups, geo)
-    cols = _im2col(x, geo, layout)                                  # [C, KH, KW, OH, OW, N]
+    cols = moves.columns(x, geo, layout)                            # [C, KH, KW, OH, OW, N]
     y_cf = _conv_columns(cols, weight, groups)                      # [O, L*N]
     y_cf = y_cf.reshape(_internal_shape(weight.shape[0], x.shape[0], geo.out_hw, layout))
-    y = _to_nchw(y_cf, layout, bias)
+    y = moves.to_nchw(y_cf, layout, bias)
     return y, (cols, weight, bias is not None, groups, geo)
 
 
@@ -132,15 +150,20 @@ def conv2d_backward(dy, cache, input_grad=True):
     """dy [N, O, OH, OW] -> dx [N, C, H, W], dweight [O, C/g, KH, KW], dbias [O] (or None).
 
     input_grad=False skips dx (returned as None): the input is data, not a layer's output."""
+    return convolution_backward(dy, cache, input_grad, NUMPY_MOVES)
+
+
+def convolution_backward(dy, cache, input_grad, moves):
+    """conv2d_backward with `moves` in the HWN layout."""
     cols, weight, has_bias, groups, geo = cache
     layout = _layout(geo, weight, groups)
     if layout == "NHW":
         return _backward_in_blocks(dy, cols, weight, has_bias, groups, geo, input_grad)
-    dy_cf = _to_internal(dy, layout)                                # [O, (N, OH, OW)]
+    dy_cf = moves.to_internal(dy, layout)                           # [O, (N, OH, OW)]
     dweight = _weight_grad(dy_cf, cols, weight.shape, groups)
     dx = None
     if input_grad:
-        dx = _to_nchw(_col2im(_columns_grad(dy_cf, weight, groups), geo, layout), layout)
+        dx = moves.image(_columns_grad(dy_cf, weight, groups), geo, layout)
     dbias = dy_cf.reshape(dy_cf.shape[0], -1).sum(axis=1) if has_bias else None
     return dx, dweight, dbias
 
@@ -153,13 +176,18 @@ def conv_transpose2d_forward(x, weight, bias=None, stride=1, padding=0, output_p
 
     y is the input gradient of the convolution (weight, stride, padding, dilation) that maps
     y's shape to x's: columns W^T @ x', then col2im."""
+    return transposed_forward(x, weight, bias, stride, padding, output_padding, groups, dilation,
+                              NUMPY_MOVES)
+
+
+def transposed_forward(x, weight, bias, stride, padding, output_padding, groups, dilation, moves):
+    """conv_transpose2d_forward with `moves`."""
     geo = transposed_geometry(x.shape, weight.shape, stride, padding, output_padding, dilation)
     C = weight.shape[0]
     check_groups(x.shape[1], C // groups, groups, "conv_transpose2d", C)
     layout = _layout(geo, weight, groups)
-    x_cf = _to_internal(x, layout)                                  # [C, (N, H, W)]
-    y_cf = _col2im(_columns_grad(x_cf, weight, groups), geo, layout)  # [O, (N, HO, WO)]
-    y = _to_nchw(y_cf, layout, bias)
+    x_cf = moves.to_internal(x, layout)                             # [C, (N, H, W)]
+    y = moves.image(_columns_grad(x_cf, weight, groups), geo, layout, bias)  # [N, O, HO, WO]
     return y, (x_cf, weight, bias is not None, groups, geo)
 
 
@@ -167,12 +195,17 @@ def conv_transpose2d_backward(dy, cache, input_grad=True):
     """dy [N, O, HO, WO] -> dx [N, C, H, W], dweight [C, O/g, KH, KW], dbias [O] (or None).
 
     input_grad=False skips dx (returned as None)."""
+    return transposed_backward(dy, cache, input_grad, NUMPY_MOVES)
+
+
+def transposed_backward(dy, cache, input_grad, moves):
+    """conv_transpose2d_backward with `moves`."""
     x_cf, weight, has_bias, groups, geo = cache
     layout = _layout(geo, weight, groups)
-    cols = _im2col(dy, geo, layout)                                 # [O, KH, KW, (N, H, W)]
+    cols = moves.columns(dy, geo, layout)                           # [O, KH, KW, (N, H, W)]
     dweight = _weight_grad(x_cf, cols, weight.shape, groups)
     dbias = dy.sum(axis=(0, 2, 3)) if has_bias else None
     if not input_grad:
         return None, dweight, dbias
     dx_cf = _conv_columns(cols, weight, groups).reshape(x_cf.shape)  # the convolution of dy
-    return _to_nchw(dx_cf, layout), dweight, dbias
+    return moves.to_nchw(dx_cf, layout, None), dweight, dbias
