@@ -110,7 +110,8 @@ def build(config: RNNLMConfig, data_dir=None) -> Setup:
     val_loader = DataLoader(val, 256)
     total = config.steps or math.ceil(config.epochs * len(train_loader))
     scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
-    task = RNNLMTask(model, optimizer, scheduler, grad_clip=config.grad_clip)
+    task = RNNLMTask(model, optimizer, scheduler, grad_clip=config.grad_clip,
+                     defer_weight_grads=True)
     return Setup(task, train_loader, val_loader, val_loader, notes={"tokenizer": tokenizer})
 
 

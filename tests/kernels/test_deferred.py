@@ -97,6 +97,26 @@ def test_a_whole_gpt_backward_in_the_block_gives_the_plain_gradients_bit_for_bit
         np.testing.assert_array_equal(in_block[name], plain[name], err_msg=name)
 
 
+@pytest.mark.parametrize("layer_class", [nt.nn.RNN, nt.nn.LSTM, nt.nn.GRU])
+def test_recurrent_layers_in_the_block_give_the_plain_gradients_bit_for_bit(layer_class,
+                                                                          monkeypatch):
+    """Two layers, both directions, 5 time steps: the weight products of each chunk of 2 steps
+    go to the worker while the time loop goes on."""
+    from numpy_transformer.kernels.cpu import time_chunks
+    monkeypatch.setattr(time_chunks, "CHUNK_STEPS", 2)
+    x = np.random.default_rng(0).standard_normal((5, 3, 6)).astype(np.float32)   # [L, N, I]
+
+    def gradients(in_block):
+        nt.manual_seed(0)
+        layer = layer_class(6, 4, num_layers=2, bidirectional=True)
+        out, _ = layer(x)
+        with nt.kernels.deferred_weight_grads(enabled=in_block):
+            dx = layer.backward(np.ones_like(out))
+        return [dx] + [p.grad.copy() for p in layer.parameters()]
+    for plain, in_block in zip(gradients(False), gradients(True)):
+        np.testing.assert_array_equal(in_block, plain)
+
+
 def test_the_reference_set_defers_nothing():
     layer = nt.nn.Linear(4, 3)
     layer(np.ones((2, 4), np.float32))

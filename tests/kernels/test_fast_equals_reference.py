@@ -17,7 +17,7 @@ from hypothesis import given, strategies as st
 
 from numpy_transformer.kernels import SETS
 from numpy_transformer.kernels import compiled, cpu
-from numpy_transformer.kernels.cpu import attention, conv, erf, normalization, threads
+from numpy_transformer.kernels.cpu import attention, conv, erf, normalization, threads, time_chunks
 from numpy_transformer.nn.functional.windows import pair, resolve_padding
 
 REFERENCE, FAST = SETS["reference"](), SETS["fast"]()
@@ -393,10 +393,14 @@ def recurrent_inputs(draw, kind, dtype, cell):
 
 @covers("rnn", "lstm", "gru", "rnn_cell", "lstm_cell", "gru_cell")
 @given(kind=st.sampled_from(["rnn", "lstm", "gru"]), cell=st.booleans(), data=st.data(),
-       dtype=dtypes, seed=seeds)
-def test_recurrent(kind, cell, data, dtype, seed):
+       chunk=st.integers(1, 3), split_work=st.booleans(), dtype=dtypes, seed=seeds)
+def test_recurrent(kind, cell, data, chunk, split_work, dtype, seed):
+    """The projection and the weight gradients in chunks of `chunk` time steps, on a second
+    thread with split_work."""
     args, kwargs = data.draw(recurrent_inputs(kind, dtype, cell))
-    check(kind + ("_cell" if cell else ""), args, kwargs, exact=False, seed=seed)
+    with mock.patch.object(time_chunks, "CHUNK_STEPS", chunk):
+        check(kind + ("_cell" if cell else ""), args, kwargs, exact=False, split_work=split_work,
+              seed=seed)
 
 
 @covers("adam_update")

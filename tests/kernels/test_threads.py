@@ -154,6 +154,19 @@ def _conv_step(x_shape, out_channels, **options):
     return step
 
 
+def _recurrent_step(kind, gates):
+    """A layer over 20 time steps (three chunks: projection and weight gradients on a thread)."""
+    def step(rng):
+        from numpy_transformer.kernels import ops as F
+        x = rng.standard_normal((20, 3, 5)).astype(np.float32)                # [L, N, I]
+        states = [np.zeros((3, 4), np.float32)] * (2 if kind == "lstm" else 1)
+        weights = [rng.standard_normal(shape).astype(np.float32)
+                   for shape in ((gates * 4, 5), (gates * 4, 4), (gates * 4,), (gates * 4,))]
+        (out, _), cache = getattr(F, kind + "_forward")(x, *states, *weights)
+        return (out,) + tuple(getattr(F, kind + "_backward")(np.ones_like(out), cache))
+    return step
+
+
 def _relu_max_pool_step(rng):
     from numpy_transformer.kernels import ops as F
     x = np.maximum(rng.standard_normal((6, 3, 9, 9)).astype(np.float32), 0)   # ties at 0
@@ -201,6 +214,8 @@ STEPS = {"layer_norm": _layer_norm_step, "cross_entropy": _cross_entropy_step, "
          "gelu_tanh": _gelu_step("tanh"),
          "conv2d rows": _conv_step((5, 3, 20, 20), 4, padding=1),        # [C, N, H, W] inside
          "conv2d short rows": _conv_step((5, 3, 7, 7), 4, stride=2),     # [C, H, W, N] inside
+         "rnn": _recurrent_step("rnn", 1), "lstm": _recurrent_step("lstm", 4),
+         "gru": _recurrent_step("gru", 3),
          }
 
 

@@ -25,7 +25,7 @@ from ..reference import accumulate_grad as add_now
 from .blas import single_threaded_blas
 from .embedding import scatter_add_rows
 
-__all__ = ["deferred_weight_grads", "run", "accumulate_grad", "add_grad"]
+__all__ = ["deferred_weight_grads", "in_block", "run", "accumulate_grad", "add_grad"]
 
 _local = threading.local()          # .queue: [(param, index, grad or future)] of the open block
 _worker, _worker_lock = None, threading.Lock()
@@ -75,6 +75,11 @@ def deferred_weight_grads(enabled: bool = True):
              for param, index, grad in queue]             # a worker's error is raised here
     for param, index, grad in ready:
         add_grad(param, grad, index)
+
+
+def in_block() -> bool:
+    """Whether a `deferred_weight_grads` block is open on this thread."""
+    return _queue() is not None
 
 
 def run(compute):

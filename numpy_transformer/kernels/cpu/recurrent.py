@@ -3,10 +3,15 @@
 A sequence [L, N, I] projects the inputs of all time steps with ONE GEMM before the time loop;
 the loop does only the hidden-to-hidden GEMM and the gate math, in place in buffers allocated
 once per sequence. Backward keeps each step's pre-activation gradients and turns them into
-dW_ih, dW_hh and dx with one GEMM each after the loop. `reverse=True` runs from t = L-1 down
-to 0 (the backward direction of a bidirectional layer); outputs stay in time order.
+dW_ih and dW_hh chunk by chunk behind the loop, and into dx with one GEMM after it. The
+projection and the weight gradients run on a second thread while the loop goes on
+(time_chunks.py). `reverse=True` runs from t = L-1 down to 0 (the backward direction of a
+bidirectional layer); outputs stay in time order.
 """
 import numpy as np
+
+from .time_chunks import (InputProjection, WeightGrads, bias_grads, one_blas_thread_each,
+                          time_chunks)
 
 __all__ = [
     "rnn_cell_forward", "rnn_cell_backward", "lstm_cell_forward", "lstm_cell_backward",
@@ -248,29 +253,14 @@ def _time_order(L, reverse):
     return (range(L - 1, -1, -1), 0) if reverse else (range(L), 1)
 
 
-def _project_inputs(x, weight_ih):
-    """x [L, N, I] -> (x as [L*N, I], x W_ih^T as [L, N, G*H]): every time step in one GEMM."""
-    L, N, I = x.shape
-    x2 = x.reshape(L * N, I)
-    return x2, (x2 @ weight_ih.T).reshape(L, N, -1)
-
-
 def _state_buffer(h0, L):
     """An empty [L+1, N, H] buffer for the states of a sequence: h0 and the L outputs."""
     return np.empty_like(h0, shape=(L + 1, *h0.shape))
 
 
-def _input_grads(dgates_x, x2, weight_ih, shape):
-    """dx [L, N, I] and dW_ih from the input-side pre-activation gradients [L, N, G*H]."""
-    dg2 = dgates_x.reshape(x2.shape[0], -1)
-    return (dg2 @ weight_ih).reshape(shape), dg2.T @ x2
-
-
-def _hidden_grads(dgates_h, hs, first_prev):
-    """dW_hh = sum_t dgates_h[t]^T h_{t-1}: one GEMM over the stacked previous states."""
-    L, N, G = dgates_h.shape
-    h_prev = hs[first_prev:first_prev + L].reshape(L * N, -1)
-    return dgates_h.reshape(L * N, G).T @ h_prev
+def _input_grad(dgates_x, weight_ih, shape):
+    """dx [L, N, I] from the input-side pre-activation gradients [L, N, G*H]."""
+    return (dgates_x.reshape(-1, dgates_x.shape[-1]) @ weight_ih).reshape(shape)
 
 
 def _split_dout(dout):
@@ -284,21 +274,25 @@ def rnn_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonline
                 reverse=False):
     """x [L, N, I], h0 [N, H] -> (output [L, N, H], h_n [N, H]) for one layer and direction."""
     L = x.shape[0]
-    x2, a = _project_inputs(x, weight_ih)  # [L, N, H] input part of the pre-activations
+    steps, o = _time_order(L, reverse)
+    projection = InputProjection(x, weight_ih, steps)
+    a = projection.gates                   # [L, N, H] input part of the pre-activations
     bias = _bias_sum(bias_ih, bias_hh)
     hs = _state_buffer(h0, L)
-    steps, o = _time_order(L, reverse)
     hs[L * (1 - o)] = h0
     weight_hh_t = weight_hh.T
-    for t in steps:
-        h = hs[t + o]
-        np.matmul(hs[t + 1 - o], weight_hh_t, out=h)      # h_{t-1} W_hh^T
-        h += a[t]
-        if bias is not None:
-            h += bias
-        _rnn_activation_(h, nonlinearity)
+    with one_blas_thread_each(projection.overlaps):
+        for chunk in projection:
+            for t in chunk:
+                h = hs[t + o]
+                np.matmul(hs[t + 1 - o], weight_hh_t, out=h)      # h_{t-1} W_hh^T
+                h += a[t]
+                if bias is not None:
+                    h += bias
+                _rnn_activation_(h, nonlinearity)
     output = hs[o:o + L]
-    cache = (x2, x.shape, weight_ih, weight_hh, bias is not None, nonlinearity, hs, reverse)
+    cache = (projection.x2, x.shape, weight_ih, weight_hh, bias is not None, nonlinearity, hs,
+             reverse)
     return (output, hs[L * o]), cache
 
 
@@ -311,15 +305,20 @@ def rnn_backward(dout, cache):
     steps, o = _time_order(L, reverse)
     da = np.empty_like(hs[:L])             # gradient of the pre-activations [L, N, H]
     dh = np.zeros_like(hs[0]) if d_hn is None else d_hn.copy()
-    for t in reversed(steps):
-        if d_output is not None:
-            dh += d_output[t]
-        _rnn_activation_backward(dh, hs[t + o], nonlinearity, da[t])
-        np.matmul(da[t], weight_hh, out=dh)               # d h_{t-1}
-    dx, dw_ih = _input_grads(da, x2, weight_ih, shape)
-    dw_hh = _hidden_grads(da, hs, 1 - o)
-    db = da.reshape(-1, da.shape[-1]).sum(axis=0) if has_bias else None
-    return dx, dh, dw_ih, dw_hh, db, None if db is None else db.copy()
+    chunks = time_chunks(reversed(steps))
+    weight_grads = WeightGrads(da, da, x2, hs, 1 - o, chunks)
+    with one_blas_thread_each(weight_grads.overlaps):
+        for chunk in chunks:
+            for t in chunk:
+                if d_output is not None:
+                    dh += d_output[t]
+                _rnn_activation_backward(dh, hs[t + o], nonlinearity, da[t])
+                np.matmul(da[t], weight_hh, out=dh)               # d h_{t-1}
+            weight_grads.done(chunk)
+        dx = _input_grad(da, weight_ih, shape)
+        dw_ih, dw_hh = weight_grads.sums()
+    db_ih, db_hh = bias_grads(da) if has_bias else (None, None)
+    return dx, dh, dw_ih, dw_hh, db_ih, db_hh
 
 
 def lstm_forward(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False):
@@ -364,19 +363,23 @@ def lstm_sequence_forward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, rev
     """`lstm_forward` with the gate math of `gate_steps(gates)` (NumPy's here, a compiled one in
     kernels/compiled): the time loop does one product and one gate step."""
     L = x.shape[0]
-    x2, gates = _project_inputs(x, weight_ih)   # [L, N, 4H], activated in place by the loop
+    steps, o = _time_order(L, reverse)
+    projection = InputProjection(x, weight_ih, steps)
+    gates = projection.gates                    # [L, N, 4H], activated in place by the loop
     bias = _bias_sum(bias_ih, bias_hh)
     hs, cs = _state_buffer(h0, L), _state_buffer(c0, L)
     tanh_cs = np.empty_like(hs[:L])
-    steps, o = _time_order(L, reverse)
     hs[L * (1 - o)], cs[L * (1 - o)] = h0, c0
     hh, step = np.empty_like(gates[0]), gate_steps(gates)
     weight_hh_t = weight_hh.T
-    for t in steps:
-        np.matmul(hs[t + 1 - o], weight_hh_t, out=hh)     # h_{t-1} W_hh^T, all four gates
-        step(gates[t], hh, bias, cs[t + 1 - o], cs[t + o], tanh_cs[t], hs[t + o])
+    with one_blas_thread_each(projection.overlaps):
+        for chunk in projection:
+            for t in chunk:
+                np.matmul(hs[t + 1 - o], weight_hh_t, out=hh)     # h_{t-1} W_hh^T, all four gates
+                step(gates[t], hh, bias, cs[t + 1 - o], cs[t + o], tanh_cs[t], hs[t + o])
     output = hs[o:o + L]
-    cache = (x2, x.shape, weight_ih, weight_hh, bias is not None, gates, hs, cs, tanh_cs, reverse)
+    cache = (projection.x2, x.shape, weight_ih, weight_hh, bias is not None, gates, hs, cs,
+             tanh_cs, reverse)
     return (output, (hs[L * o], cs[L * o])), cache
 
 
@@ -391,34 +394,43 @@ def lstm_sequence_backward(dout, cache, gate_steps):
     dh = np.zeros_like(hs[0]) if d_hn is None else d_hn.copy()
     dc = np.zeros_like(cs[0]) if d_cn is None else d_cn.copy()
     step = gate_steps(gates)
-    for t in reversed(steps):
-        step(dh, None if d_output is None else d_output[t], dc, gates[t], cs[t + 1 - o],
-             tanh_cs[t], dgates[t])
-        np.matmul(dgates[t], weight_hh, out=dh)           # d h_{t-1}
-    dx, dw_ih = _input_grads(dgates, x2, weight_ih, shape)
-    dw_hh = _hidden_grads(dgates, hs, 1 - o)
-    db = dgates.reshape(-1, dgates.shape[-1]).sum(axis=0) if has_bias else None
-    return dx, dh, dc, dw_ih, dw_hh, db, None if db is None else db.copy()
+    chunks = time_chunks(reversed(steps))
+    weight_grads = WeightGrads(dgates, dgates, x2, hs, 1 - o, chunks)
+    with one_blas_thread_each(weight_grads.overlaps):
+        for chunk in chunks:
+            for t in chunk:
+                step(dh, None if d_output is None else d_output[t], dc, gates[t], cs[t + 1 - o],
+                     tanh_cs[t], dgates[t])
+                np.matmul(dgates[t], weight_hh, out=dh)           # d h_{t-1}
+            weight_grads.done(chunk)
+        dx = _input_grad(dgates, weight_ih, shape)
+        dw_ih, dw_hh = weight_grads.sums()
+    db_ih, db_hh = bias_grads(dgates) if has_bias else (None, None)
+    return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh
 
 
 def gru_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False):
     """x [L, N, I], h0 [N, H] -> (output [L, N, H], h_n [N, H]) for one layer and direction."""
     L = x.shape[0]
-    x2, gates = _project_inputs(x, weight_ih)   # [L, N, 3H] -> [r, z, n] in place by the loop
+    steps, o = _time_order(L, reverse)
+    projection = InputProjection(x, weight_ih, steps)
+    gates = projection.gates                     # [L, N, 3H] -> [r, z, n] in place by the loop
     hgs = np.empty_like(gates)                   # h_{t-1} W_hh^T + b_hh for every step
     hs = _state_buffer(h0, L)
-    steps, o = _time_order(L, reverse)
     hs[L * (1 - o)] = h0
     scratch = np.empty_like(h0)
     weight_hh_t = weight_hh.T
-    for t in steps:
-        np.matmul(hs[t + 1 - o], weight_hh_t, out=hgs[t])
-        if bias_ih is not None:
-            gates[t] += bias_ih
-            hgs[t] += bias_hh
-        _gru_gates_forward(gates[t], hgs[t], hs[t + 1 - o], hs[t + o], scratch)
+    with one_blas_thread_each(projection.overlaps):
+        for chunk in projection:
+            for t in chunk:
+                np.matmul(hs[t + 1 - o], weight_hh_t, out=hgs[t])
+                if bias_ih is not None:
+                    gates[t] += bias_ih
+                    hgs[t] += bias_hh
+                _gru_gates_forward(gates[t], hgs[t], hs[t + 1 - o], hs[t + o], scratch)
     output = hs[o:o + L]
-    cache = (x2, x.shape, weight_ih, weight_hh, bias_ih is not None, gates, hgs, hs, reverse)
+    cache = (projection.x2, x.shape, weight_ih, weight_hh, bias_ih is not None, gates, hgs, hs,
+             reverse)
     return (output, hs[L * o]), cache
 
 
@@ -432,15 +444,19 @@ def gru_backward(dout, cache):
     dgates_x, dgates_h = np.empty_like(gates), np.empty_like(hgs)
     dh = np.zeros_like(hs[0]) if d_hn is None else d_hn.copy()
     scratch = np.empty_like(dh)
-    for t in reversed(steps):
-        if d_output is not None:
-            dh += d_output[t]
-        dh_direct = _gru_gates_backward(dh, gates[t], hgs[t], hs[t + 1 - o], dgates_x[t], dgates_h[t],
-                                        scratch)
-        np.matmul(dgates_h[t], weight_hh, out=dh)         # d h_{t-1} = dgates_h W_hh + dh * z
-        dh += dh_direct
-    dx, dw_ih = _input_grads(dgates_x, x2, weight_ih, shape)
-    dw_hh = _hidden_grads(dgates_h, hs, 1 - o)
-    db_ih = dgates_x.reshape(-1, dgates_x.shape[-1]).sum(axis=0) if has_bias else None
-    db_hh = dgates_h.reshape(-1, dgates_h.shape[-1]).sum(axis=0) if has_bias else None
+    chunks = time_chunks(reversed(steps))
+    weight_grads = WeightGrads(dgates_x, dgates_h, x2, hs, 1 - o, chunks)
+    with one_blas_thread_each(weight_grads.overlaps):
+        for chunk in chunks:
+            for t in chunk:
+                if d_output is not None:
+                    dh += d_output[t]
+                dh_direct = _gru_gates_backward(dh, gates[t], hgs[t], hs[t + 1 - o], dgates_x[t],
+                                                dgates_h[t], scratch)
+                np.matmul(dgates_h[t], weight_hh, out=dh)     # d h_{t-1} = dgates_h W_hh + dh * z
+                dh += dh_direct
+            weight_grads.done(chunk)
+        dx = _input_grad(dgates_x, weight_ih, shape)
+        dw_ih, dw_hh = weight_grads.sums()
+    db_ih, db_hh = bias_grads(dgates_x, dgates_h) if has_bias else (None, None)
     return dx, dh, dw_ih, dw_hh, db_ih, db_hh
