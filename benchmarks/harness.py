@@ -136,11 +136,12 @@ def _serve(name: str, lib: str) -> None:
 
 def model_flops(step) -> int:
     """The FLOPs of one step of a torch case: its products and convolutions, forward and
-    backward, as torch.utils.flop_counter counts them (the same for our twin of the model)."""
+    backward, as torch.utils.flop_counter counts them (the same for our twin of the model), plus
+    the step's `uncounted_flops` (what the counter does not see, e.g. an LSTM)."""
     from torch.utils.flop_counter import FlopCounterMode
     with FlopCounterMode(display=False) as counter:
         step()
-    return int(counter.get_total_flops())
+    return int(counter.get_total_flops()) + getattr(step, "uncounted_flops", 0)
 
 
 def tune_cpu_as_the_cli_does() -> None:
