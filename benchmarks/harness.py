@@ -211,11 +211,43 @@ def record_of(command: str, threads: int, kernels: str, rounds: int) -> dict:
 
 def record_heading(record: dict) -> str:
     """The lines above a written table: what ran, when, at which commit, on what."""
-    return (f"`{record['command']}`, {record['date']}, commit `{record['commit']}`, "
-            f"{record['machine']}, {record['threads']} threads; NumPy {record['numpy']}, "
-            f"PyTorch {record['torch']}, our kernels: {record['kernels']}.\n"
-            f"GEMM probe before: {probe_text(record['probe_before'], record['threads'])}; "
-            f"after: {probe_text(record['probe_after'], record['threads'])}.")
+    runs = record.get("runs", [record])
+    when = "; ".join(f"{run['date']}, commit `{run['commit']}`" for run in runs)
+    labels = [f"Run {k + 1}, GEMM probe" for k in range(len(runs))] if len(runs) > 1 \
+        else ["GEMM probe"]
+    probes = "".join(f"\n{label} before: {probe_text(run['probe_before'], record['threads'])}; "
+                     f"after: {probe_text(run['probe_after'], record['threads'])}."
+                     for label, run in zip(labels, runs))
+    median = f"the median of {len(runs)} runs: " if len(runs) > 1 else ""
+    return (f"`{record['command']}`, {median}{when}; {record['machine']}, {record['threads']} "
+            f"threads; NumPy {record['numpy']}, PyTorch {record['torch']}, our kernels: "
+            f"{record['kernels']}.{probes}")
+
+
+def median_record(records: list) -> dict:
+    """One record of several runs of the same command: each case's times and ratio are the
+    median of the runs' (the ratio of their ratios), its rounds all runs' rounds, `run_ratios`
+    each run's ratio; `runs` keeps each run's date, commit and GEMM probes, and the MFU's
+    ceiling is the median of all their probes."""
+    commands = {record["command"] for record in records}
+    if len(commands) > 1:
+        raise ValueError(f"the records are of different commands: {sorted(commands)}")
+    rows = []
+    for row in records[0]["rows"]:
+        same = [next((r for r in record["rows"] if r["case"] == row["case"]), None)
+                for record in records]
+        if None in same:
+            continue                                    # a case some run did not time
+        rows.append({**row, "numpy_s": statistics.median(r["numpy_s"] for r in same),
+                     "torch_s": statistics.median(r["torch_s"] for r in same),
+                     "ratio": statistics.median(r["ratio"] for r in same),
+                     "round_ratios": [x for r in same for x in r["round_ratios"]],
+                     "run_ratios": [r["ratio"] for r in same]})
+    runs = [{key: record[key] for key in ("date", "commit", "probe_before", "probe_after")}
+            for record in records]
+    probes = [run[key] for run in runs for key in ("probe_before", "probe_after")]
+    ceiling = [statistics.median(probe[i] for probe in probes) for i in (0, 1)]   # for the MFU
+    return {**records[0], "rows": rows, "runs": runs, "probe_before": ceiling}
 
 
 def layers_table(record: dict) -> str:
@@ -223,18 +255,22 @@ def layers_table(record: dict) -> str:
     the GEMM probe's all-thread speed, where the record counted FLOPs)."""
     from numpy_transformer.io import markdown_table
     mfu = any(row.get("gflop") for row in record["rows"])
+    runs = "runs" in record                             # a median of several runs
     ceiling = record["probe_before"][1]                     # GFLOP/s of a big product, N threads
     rows = [[row["case"], f"{row['numpy_s'] * 1e3:.2f}", f"{row['torch_s'] * 1e3:.2f}",
-             f"{row['ratio']:.2f}x", f"{min(row['round_ratios']):.2f}-{max(row['round_ratios']):.2f}",
-             f"<= {row['target']}" if row["target"] else ""]
+             f"{row['ratio']:.2f}x"]
+            + ([", ".join(f"{r:.2f}x" for r in row["run_ratios"])] if runs else [])
+            + [f"{min(row['round_ratios']):.2f}-{max(row['round_ratios']):.2f}",
+               f"<= {row['target']}" if row["target"] else ""]
             + ([f"{row['gflop']:.2f}", f"{row['gflop'] / row['numpy_s'] / ceiling:.0%}",
                 f"{row['gflop'] / row['torch_s'] / ceiling:.0%}"] if mfu and row.get("gflop")
                else ["", "", ""] if mfu else [])
             for row in record["rows"]]
-    header = ["case", "numpy_transformer (ms)", "torch (ms)", "ratio", "rounds", "target"]
+    header = (["case", "numpy_transformer (ms)", "torch (ms)", "ratio"] + ["each run"] * runs
+              + ["rounds", "target"])
     if mfu:
         header += ["GFLOP per step", "MFU ours", "MFU torch"]
-    return markdown_table(header, rows, "lrrrrr" + "rrr" * mfu)
+    return markdown_table(header, rows, "lrrr" + "r" * runs + "rr" + "rrr" * mfu)
 
 
 def write_outputs(record: dict, json_path: str = None, markdown_path: str = None) -> None:
@@ -262,8 +298,9 @@ def main(argv=None):
                         "date, commit, machine and GEMM probe, as JSON")
     parser.add_argument("--write", metavar="FILE", help="rewrite this table's block (named by the "
                         "command) in a Markdown file, e.g. docs/performance.md")
-    parser.add_argument("--from-json", metavar="FILE", help="time nothing: write the tables of a "
-                        "saved --json record (with --write)")
+    parser.add_argument("--from-json", metavar="FILE", nargs="+", help="time nothing: write the "
+                        "table of a saved --json record (with --write); of several runs of one "
+                        "command, the table of their medians (with --json: saved as one record)")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--lib", help=argparse.SUPPRESS)
     parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
@@ -273,9 +310,12 @@ def main(argv=None):
     if args.serve:
         return _serve(args.serve, args.lib)
     if args.from_json:
-        with open(args.from_json) as handle:
-            record = json.load(handle)
-        write_outputs(record, markdown_path=args.write)
+        records = []
+        for path in args.from_json:
+            with open(path) as handle:
+                records.append(json.load(handle))
+        record = records[0] if len(records) == 1 else median_record(records)
+        write_outputs(record, args.json if len(records) > 1 else None, args.write)
         return record["rows"]
     rows = []
     kernels = args.kernels or os.environ.get("NT_KERNELS") or "fast"

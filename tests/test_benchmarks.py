@@ -95,6 +95,22 @@ def test_a_run_writes_its_json_and_its_own_block_of_the_performance_page(monkeyp
     assert f"commit `{record['commit']}`" in text
 
 
+def test_several_runs_are_written_as_one_table_of_their_medians(monkeypatch, tmp_path):
+    monkeypatch.setattr(harness, "ROUND_SECONDS", 0.0)
+    monkeypatch.setattr(harness, "gemm_speeds", lambda threads: [50.0, 99.0])
+    options = ["--filter", "Linear 600x256->1024", "--rounds", "1", "--threads", "1", "--pause", "0"]
+    runs = [tmp_path / f"run{k}.json" for k in range(3)]
+    ratios = [harness.main(options + ["--json", str(run)])[0]["ratio"] for run in runs]
+    page = tmp_path / "performance.md"
+    rows = harness.main(["--from-json", *map(str, runs), "--write", str(page),
+                         "--json", str(tmp_path / "median.json")])
+    assert rows[0]["ratio"] == sorted(ratios)[1] and rows[0]["run_ratios"] == ratios
+    assert len(json.loads((tmp_path / "median.json").read_text())["runs"]) == 3
+    text = page.read_text()
+    assert "the median of 3 runs" in text and "| each run |" in text
+    assert text.count("GEMM probe before") == 3
+
+
 def test_each_recipe_tagged_case_is_a_recipe():
     from numpy_transformer.recipes import RECIPES
     harness.load_cases()
