@@ -26,7 +26,9 @@ from .threads import _get_pool, in_worker, num_threads
 __all__ = ["CHUNK_STEPS", "time_chunks", "overlaps", "one_blas_thread_each", "InputProjection",
            "WeightGrads", "bias_grads"]
 
-CHUNK_STEPS = 8                     # time steps a chunk
+# Time steps a chunk. The RNN LM step (32 steps) against chunks of 8, paired turns in one
+# process: 4 steps 1.04x, 16 1.09x, 32 (one chunk, nothing beside the loop) 1.17x.
+CHUNK_STEPS = 8
 
 
 def time_chunks(order) -> list:
