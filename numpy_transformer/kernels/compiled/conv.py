@@ -97,7 +97,9 @@ def _by_channel(fn, C: int, size: int) -> None:
 
 def _bias(bias, like):
     """(bias, has_bias) as the kernels take them: a missing bias as an unused [1] array."""
-    return (np.zeros(1, like.dtype), False) if bias is None else (bias.astype(like.dtype, copy=False), True)
+    if bias is None:
+        return np.zeros(1, like.dtype), False
+    return bias.astype(like.dtype, copy=False), True
 
 
 def _columns(x, geo, layout):
