@@ -253,6 +253,12 @@ def _time_order(L, reverse):
     return (range(L - 1, -1, -1), 0) if reverse else (range(L), 1)
 
 
+def _step_weight(weight_hh):
+    """W_hh^T [H, G*H] in C order for the time loop's h_{t-1} W_hh^T: a [32, 256] x [256, 1024]
+    step takes 0.25 ms on one OpenBLAS thread this way against 0.31 through the transposed view."""
+    return np.ascontiguousarray(weight_hh.T)
+
+
 def _state_buffer(h0, L):
     """An empty [L+1, N, H] buffer for the states of a sequence: h0 and the L outputs."""
     return np.empty_like(h0, shape=(L + 1, *h0.shape))
@@ -280,7 +286,7 @@ def rnn_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonline
     bias = _bias_sum(bias_ih, bias_hh)
     hs = _state_buffer(h0, L)
     hs[L * (1 - o)] = h0
-    weight_hh_t = weight_hh.T
+    weight_hh_t = _step_weight(weight_hh)
     with one_blas_thread_each(projection.overlaps):
         for chunk in projection:
             for t in chunk:
@@ -371,7 +377,7 @@ def lstm_sequence_forward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, rev
     tanh_cs = np.empty_like(hs[:L])
     hs[L * (1 - o)], cs[L * (1 - o)] = h0, c0
     hh, step = np.empty_like(gates[0]), gate_steps(gates)
-    weight_hh_t = weight_hh.T
+    weight_hh_t = _step_weight(weight_hh)
     with one_blas_thread_each(projection.overlaps):
         for chunk in projection:
             for t in chunk:
@@ -419,7 +425,7 @@ def gru_forward(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse
     hs = _state_buffer(h0, L)
     hs[L * (1 - o)] = h0
     scratch = np.empty_like(h0)
-    weight_hh_t = weight_hh.T
+    weight_hh_t = _step_weight(weight_hh)
     with one_blas_thread_each(projection.overlaps):
         for chunk in projection:
             for t in chunk:
