@@ -9,10 +9,14 @@ deferred worker inside `deferred_weight_grads` (futures, summed there) and to a 
 outside (summed before the backward returns). The chunks and the order of their sums depend
 only on the sequence's length, so threads change only the speed.
 
-A time step's product, [32, 256] x [256, 1024], takes 0.23 ms on one OpenBLAS thread and 0.29
-on two: the loops run with BLAS on one thread. Against one GEMM each before and after the loop
-(paired turns, `benchmarks.versions`, 15 rounds): the RNN LM training step (LSTM 256, batch
-32 x 32 steps, backward in `deferred_weight_grads`) 0.95x, the LSTM layer 32x64x256 0.89x.
+The loops run with BLAS on one thread. A time step's product, [32, 256] x [256, 1024], takes
+0.25 ms on one OpenBLAS thread and 0.15 on two (a healthy host): the second core does half a
+step's product or the chunks, not both (both at once, three threads on two cores: the RNN LM
+step 1.3-1.7x slower). Either measures the same: the RNN LM training step (LSTM 256, batch 32 x
+32 steps) with the forward loop on two BLAS threads and its projection before it, against the
+chunks, 1.006x (paired turns, `benchmarks.versions`, 15 rounds); where the host lends less than
+two cores, a step takes 0.23 ms on one thread and 0.29 on two, and the chunks win (RNN LM step
+0.95x, LSTM layer 32x64x256 0.89x against one GEMM each before and after the loop).
 """
 import contextlib
 from concurrent.futures import Future
