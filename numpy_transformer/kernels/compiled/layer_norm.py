@@ -2,8 +2,9 @@
 NumPy passes. Rows go in blocks on the fast kernels' own threads (the compiled loops release the
 GIL; Numba's thread pool, spinning beside BLAS's and ours, made the GPT step 1.6x slower); the
 weight and bias gradients sum per block, then the blocks in order, so results do not depend on
-the thread count. The forward's sums run in float64 registers, the backward's in the input's
-dtype, each reassociated so that it vectorises; arrays keep the input's dtype."""
+the thread count. The forward's sums run in float64 registers and its output pass in the
+input's dtype, the backward's sums in the input's dtype, each reassociated so that it
+vectorises; arrays keep the input's dtype."""
 import math
 
 import numpy as np
@@ -34,8 +35,9 @@ def _forward(x, w, b, eps, y, mean, rstd):                # x, y [rows, D]; mean
             t = x[r, d] - m
             v += t * t
         rs = 1.0 / math.sqrt(v / D + eps)
-        for d in range(D):
-            y[r, d] = (x[r, d] - m) * rs * w[d] + b[d]
+        m_x, rs_x = x.dtype.type(m), x.dtype.type(rs)     # the output pass in x's dtype: twice
+        for d in range(D):                                # the lanes (768x128 float32: 32 us
+            y[r, d] = (x[r, d] - m_x) * rs_x * w[d] + b[d]    # against 55 in float64)
         mean[r], rstd[r] = m, rs
 
 
@@ -52,9 +54,9 @@ def _backward(dy, x, mean, rstd, w, dx, dw, db):         # dw, db [D]: this bloc
             sgx += g * xhat
             dw[d] += dy[r, d] * xhat
             db[d] += dy[r, d]
-        mean_g, mean_gx = sg / D, sgx / D
-        for d in range(D):
-            xhat = (x[r, d] - m) * rs
+        mean_g, mean_gx = x.dtype.type(sg / D), x.dtype.type(sgx / D)    # (sg / D alone is
+        for d in range(D):                              # float64: this loop with it, 54 us
+            xhat = (x[r, d] - m) * rs                   # against 28 for 768x128)
             dx[r, d] = rs * (dy[r, d] * w[d] - mean_g - xhat * mean_gx)
 
 
