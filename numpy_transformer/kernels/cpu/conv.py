@@ -69,9 +69,19 @@ def _weight_grad(dy_cf, cols, weight_shape, groups):
 # results do not either. An even number of blocks, so that two threads get equal shares.
 # Block sizes in columns. Forward + backward in blocks against whole arrays (two BLAS threads
 # per product): 64x16x28x28 3x3 -> 32 0.84x, 64x3x32x32 -> 32 0.83x, 128x1x28x28 5x5 -> 16
-# 0.92x; an odd number of blocks loses 2-6% of that.
+# 0.92x; an odd number of blocks loses 2-6% of that. Without groups the products go image by
+# image, W [O, C*KH*KW] @ one image's columns: y and dy stay [N, O, OH, OW], with no transposed
+# copy of either: the CNN's first layer (64x1x28x28 3x3->32, no input
+# gradient) 0.49x, the GAN's first 0.79x, 64x16x28x28 3x3->32 1.01x against one product a block.
 FORWARD_BLOCK_ELEMENTS = 1 << 18
 BACKWARD_BLOCK_ELEMENTS = 1 << 20
+
+
+def _per_image(cols_block):
+    """Columns [C, KH, KW, n, OH, OW] -> a view [n, C*KH*KW, OH*OW]: one image's columns per
+    matrix, so that W @ it is that image's [O, OH*OW] output, already in [N, O, OH, OW] order."""
+    n = cols_block.shape[3]
+    return cols_block.reshape(-1, n, cols_block[0, 0, 0, 0].size).transpose(1, 0, 2)
 
 
 def _images_per_block(n_images, image_elements, block_elements):
@@ -91,6 +101,12 @@ def _forward_in_blocks(x, weight, bias, geo, groups):
     def block(k, start, stop):
         cols_block = cols[:, :, :, start:stop]                      # [C, KH, KW, n, OH, OW]
         np.copyto(cols_block, windows[:, :, :, start:stop])
+        if groups == 1:                     # a product per image, straight into [N, O, OH, OW]
+            y_block = y[start:stop].reshape(stop - start, O, oh * ow)
+            np.matmul(weight.reshape(O, -1), _per_image(cols_block), out=y_block)
+            if bias is not None:
+                y_block += bias.reshape(-1, 1)
+            return
         y_block = _conv_columns(cols_block, weight, groups).reshape(O, stop - start, oh, ow)
         if bias is None:
             np.copyto(y[start:stop], y_block.transpose(1, 0, 2, 3))
@@ -119,7 +135,21 @@ def _backward_in_blocks(dy, cols, weight, has_bias, groups, geo, input_grad):
         if input_grad:
             dx_block = _col2im(_columns_grad(dy_block, weight, groups), geo, "NHW")  # [C, n, H, W]
             np.copyto(dx[start:stop], dx_block.transpose(1, 0, 2, 3))
-    indexed_blocks(block, N, image, per_block)
+
+    def per_image_block(k, start, stop):                            # groups == 1
+        n, cols_block = stop - start, cols[:, :, :, start:stop]
+        dy_block = np.ascontiguousarray(dy[start:stop]).reshape(n, O, -1)   # [n, O, L]
+        per_image = _per_image(cols_block)                          # [n, C*KH*KW, L]
+        dweight = np.matmul(dy_block, per_image.transpose(0, 2, 1))  # [n, O, C*KH*KW]
+        dweight.sum(axis=0, out=dweights[k].reshape(O, -1))
+        if has_bias:
+            dy_block.sum(axis=(0, 2), out=dbiases[k])
+        if input_grad:
+            dcols = np.matmul(weight.reshape(O, -1).T, dy_block)     # [n, C*KH*KW, L]
+            dcols = dcols.transpose(1, 0, 2).reshape(cols_block.shape)
+            dx_block = _col2im(dcols, geo, "NHW")                   # [C, n, H, W]
+            np.copyto(dx[start:stop], dx_block.transpose(1, 0, 2, 3))
+    indexed_blocks(per_image_block if groups == 1 else block, N, image, per_block)
     return dx, dweights.sum(axis=0), dbiases.sum(axis=0) if has_bias else None
 
 
