@@ -269,6 +269,21 @@ def _input_grad(dgates_x, weight_ih, shape):
     return (dgates_x.reshape(-1, dgates_x.shape[-1]) @ weight_ih).reshape(shape)
 
 
+def _back_through_time(steps, o, step, dgates_x, dgates_h, x2, hs, weight_ih, shape):
+    """step(t) for every time step from the last, the weight gradients of each chunk of steps
+    started behind the loop: -> dx, dweight_ih, dweight_hh."""
+    chunks = time_chunks(reversed(steps))
+    weight_grads = WeightGrads(dgates_x, dgates_h, x2, hs, 1 - o, chunks)
+    with one_blas_thread_each(weight_grads.overlaps):
+        for chunk in chunks:
+            for t in chunk:
+                step(t)
+            weight_grads.done(chunk)
+        dx = _input_grad(dgates_x, weight_ih, shape)
+        dw_ih, dw_hh = weight_grads.sums()
+    return dx, dw_ih, dw_hh
+
+
 def _split_dout(dout):
     """(d_output, d_final) from a backward's first argument (an array or a tuple)."""
     if isinstance(dout, tuple):
@@ -311,18 +326,13 @@ def rnn_backward(dout, cache):
     steps, o = _time_order(L, reverse)
     da = np.empty_like(hs[:L])             # gradient of the pre-activations [L, N, H]
     dh = np.zeros_like(hs[0]) if d_hn is None else d_hn.copy()
-    chunks = time_chunks(reversed(steps))
-    weight_grads = WeightGrads(da, da, x2, hs, 1 - o, chunks)
-    with one_blas_thread_each(weight_grads.overlaps):
-        for chunk in chunks:
-            for t in chunk:
-                if d_output is not None:
-                    dh += d_output[t]
-                _rnn_activation_backward(dh, hs[t + o], nonlinearity, da[t])
-                np.matmul(da[t], weight_hh, out=dh)               # d h_{t-1}
-            weight_grads.done(chunk)
-        dx = _input_grad(da, weight_ih, shape)
-        dw_ih, dw_hh = weight_grads.sums()
+
+    def step(t):                           # (in place: dh is the loop's one buffer)
+        if d_output is not None:
+            np.add(dh, d_output[t], out=dh)
+        _rnn_activation_backward(dh, hs[t + o], nonlinearity, da[t])
+        np.matmul(da[t], weight_hh, out=dh)                       # d h_{t-1}
+    dx, dw_ih, dw_hh = _back_through_time(steps, o, step, da, da, x2, hs, weight_ih, shape)
     db_ih, db_hh = bias_grads(da) if has_bias else (None, None)
     return dx, dh, dw_ih, dw_hh, db_ih, db_hh
 
@@ -399,18 +409,14 @@ def lstm_sequence_backward(dout, cache, gate_steps):
     dgates = np.empty_like(gates)          # gradient of the pre-activations [L, N, 4H]
     dh = np.zeros_like(hs[0]) if d_hn is None else d_hn.copy()
     dc = np.zeros_like(cs[0]) if d_cn is None else d_cn.copy()
-    step = gate_steps(gates)
-    chunks = time_chunks(reversed(steps))
-    weight_grads = WeightGrads(dgates, dgates, x2, hs, 1 - o, chunks)
-    with one_blas_thread_each(weight_grads.overlaps):
-        for chunk in chunks:
-            for t in chunk:
-                step(dh, None if d_output is None else d_output[t], dc, gates[t], cs[t + 1 - o],
-                     tanh_cs[t], dgates[t])
-                np.matmul(dgates[t], weight_hh, out=dh)           # d h_{t-1}
-            weight_grads.done(chunk)
-        dx = _input_grad(dgates, weight_ih, shape)
-        dw_ih, dw_hh = weight_grads.sums()
+    gate_step = gate_steps(gates)
+
+    def step(t):
+        gate_step(dh, None if d_output is None else d_output[t], dc, gates[t], cs[t + 1 - o],
+                  tanh_cs[t], dgates[t])
+        np.matmul(dgates[t], weight_hh, out=dh)                   # d h_{t-1}
+    dx, dw_ih, dw_hh = _back_through_time(steps, o, step, dgates, dgates, x2, hs, weight_ih,
+                                          shape)
     db_ih, db_hh = bias_grads(dgates) if has_bias else (None, None)
     return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh
 
@@ -450,19 +456,15 @@ def gru_backward(dout, cache):
     dgates_x, dgates_h = np.empty_like(gates), np.empty_like(hgs)
     dh = np.zeros_like(hs[0]) if d_hn is None else d_hn.copy()
     scratch = np.empty_like(dh)
-    chunks = time_chunks(reversed(steps))
-    weight_grads = WeightGrads(dgates_x, dgates_h, x2, hs, 1 - o, chunks)
-    with one_blas_thread_each(weight_grads.overlaps):
-        for chunk in chunks:
-            for t in chunk:
-                if d_output is not None:
-                    dh += d_output[t]
-                dh_direct = _gru_gates_backward(dh, gates[t], hgs[t], hs[t + 1 - o], dgates_x[t],
-                                                dgates_h[t], scratch)
-                np.matmul(dgates_h[t], weight_hh, out=dh)     # d h_{t-1} = dgates_h W_hh + dh * z
-                dh += dh_direct
-            weight_grads.done(chunk)
-        dx = _input_grad(dgates_x, weight_ih, shape)
-        dw_ih, dw_hh = weight_grads.sums()
+
+    def step(t):                           # (in place: dh is the loop's one buffer)
+        if d_output is not None:
+            np.add(dh, d_output[t], out=dh)
+        dh_direct = _gru_gates_backward(dh, gates[t], hgs[t], hs[t + 1 - o], dgates_x[t],
+                                        dgates_h[t], scratch)
+        np.matmul(dgates_h[t], weight_hh, out=dh)         # d h_{t-1} = dgates_h W_hh + dh * z
+        np.add(dh, dh_direct, out=dh)
+    dx, dw_ih, dw_hh = _back_through_time(steps, o, step, dgates_x, dgates_h, x2, hs, weight_ih,
+                                          shape)
     db_ih, db_hh = bias_grads(dgates_x, dgates_h) if has_bias else (None, None)
     return dx, dh, dw_ih, dw_hh, db_ih, db_hh
