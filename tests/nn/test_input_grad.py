@@ -19,6 +19,8 @@ LAYERS = {
     "Linear 3-D": (lambda: nn.Linear(5, 4), (2, 3, 5), (2, 3, 4)),
     "Conv2d": (lambda: nn.Conv2d(3, 4, 3, padding=1), (2, 3, 6, 6), (2, 4, 6, 6)),
     "Conv2d unbatched": (lambda: nn.Conv2d(3, 4, 3), (3, 6, 6), (4, 4, 4)),
+    "Conv2d, rows of 16 or more (blocks of images)": (lambda: nn.Conv2d(1, 4, 3, padding=1),
+                                                      (3, 1, 20, 20), (3, 4, 20, 20)),
     "ConvTranspose2d": (lambda: nn.ConvTranspose2d(3, 2, 4, stride=2, padding=1), (2, 3, 4, 4),
                         (2, 2, 8, 8)),
 }
