@@ -7,5 +7,6 @@ from .datasets import *
 from .vision import *
 from .text import *
 from .loader import *
+from .affine import *
 from .transforms import *
 from .windows import *

@@ -9,8 +9,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..dtype import get_default_dtype
 from ..random import default_generator
+from .affine import affine_images
 
-__all__ = ["Transform", "Compose", "ToFloat", "Normalize", "RandomShift", "RandomCrop", "Flatten",
+__all__ = ["Transform", "Compose", "ToFloat", "Normalize", "RandomShift", "RandomCrop", "RandomAffine", "Flatten",
            "apply_transform", "shift_images", "crop_images"]
 
 
@@ -117,6 +118,37 @@ class RandomCrop(Transform):
         return crop_images(_pad_images(x, p, self.fill), top, left, self.size)
 
 
+class RandomAffine(Transform):
+    """Rotate, scale and shift each image by its own random amounts, in one bilinear pass (as torchvision's).
+
+    `degrees`: d for angles in [-d, d], or (low, high); positive turns counter-clockwise. `translate`:
+    (a, b) for shifts up to a * W across and b * H down, rounded to whole pixels. `scale`: (low, high).
+    Images [N, H, W] or [N, C, H, W]; the output has the input's shape and dtype (integers rounded).
+    """
+
+    def __init__(self, degrees, translate=None, scale=None, fill=0, generator: np.random.Generator | None = None):
+        self.degrees = _range("degrees", degrees, symmetric=True)
+        if translate is not None and (len(translate) != 2 or not all(0 <= t <= 1 for t in translate)):
+            raise ValueError(f"RandomAffine translate must be two fractions in [0, 1], got {translate!r}")
+        self.translate = None if translate is None else tuple(float(t) for t in translate)
+        self.scale = None if scale is None else _range("scale", scale)
+        if self.scale is not None and self.scale[0] <= 0:
+            raise ValueError(f"RandomAffine scale must be positive, got {scale!r}")
+        self.fill, self.generator = fill, generator
+
+    def __call__(self, x, rng=None):
+        _check_images(self, x)
+        rng = rng or self.generator or default_generator()
+        n, (h, w) = x.shape[0], x.shape[-2:]
+        angle = rng.uniform(*self.degrees, size=n)
+        scale = rng.uniform(*self.scale, size=n) if self.scale else np.ones(n)
+        dy, dx = np.zeros(n), np.zeros(n)
+        if self.translate:
+            dx = np.rint(rng.uniform(-1, 1, size=n) * self.translate[0] * w)
+            dy = np.rint(rng.uniform(-1, 1, size=n) * self.translate[1] * h)
+        return affine_images(x, angle, scale, dy, dx, self.fill)
+
+
 class Flatten(Transform):
     """Merge the dimensions from `start_dim` on: [N, H, W] -> [N, H * W]."""
 
@@ -147,6 +179,17 @@ def _pad_images(x, padding: int, fill):
         return x
     widths = [(0, 0)] * (x.ndim - 2) + [(padding, padding)] * 2
     return np.pad(x, widths, constant_values=fill)
+
+
+def _range(name: str, value, symmetric: bool = False) -> tuple:
+    """(low, high) from a pair, or from one number d as (-d, d) where `symmetric`."""
+    if symmetric and np.isscalar(value):
+        if value < 0:
+            raise ValueError(f"RandomAffine {name} must be >= 0 as a single number, got {value!r}")
+        return (-float(value), float(value))
+    if np.isscalar(value) or len(value) != 2 or value[0] > value[1]:
+        raise ValueError(f"RandomAffine {name} must be a pair (low, high) with low <= high, got {value!r}")
+    return (float(value[0]), float(value[1]))
 
 
 def _check_images(transform, x) -> None:

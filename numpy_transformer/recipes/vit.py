@@ -24,6 +24,8 @@ class ViTMnistConfig(TrainingConfig):
     min_lr: float = 1e-5
     label_smoothing: float = 0.1
     max_shift: int = 2            # random image shifts, in pixels
+    rotate: float = 0.0           # random rotations up to this many degrees either way
+    zoom: float = 0.0             # random scaling by 1 - zoom .. 1 + zoom
     patch_size: int = 7           # 4x4 patches of 7x7 pixels: 17 tokens with the class token
     dim: int = 96
     depth: int = 6
@@ -59,9 +61,11 @@ def parameter_groups(model, weight_decay: float):
 
 
 def _loaders(config, images: Images):
-    """Normalised [N, C, H, W] batches; training images shifted by up to max_shift pixels."""
+    """Normalised [N, C, H, W] batches; training images turned, scaled and shifted at random."""
     normalize = [transforms.ToFloat(), transforms.Normalize(images.mean, images.std)]
     augment = [transforms.RandomShift(config.max_shift)] if config.max_shift else []
+    if config.rotate or config.zoom:
+        augment.insert(0, transforms.RandomAffine(config.rotate, scale=(1 - config.zoom, 1 + config.zoom)))
     train = DataLoader(images.train, config.batch_size, shuffle=True,
                        transform=transforms.Compose(augment + normalize), seed=config.seed)
     test = DataLoader(images.test, 500, transform=transforms.Compose(normalize))
