@@ -188,8 +188,7 @@ class ViT(Module):
     def _class_block_backward(layer, grad):
         """[N, 1, E] -> d_tokens [N, T, E]: h fed the keys and values, its row 0 also the query."""
         d_x1 = grad + layer.norm2.backward(layer._ff_block_backward(grad, layer.dropout2))
-        d_query, d_key, d_value = layer.self_attn.backward(layer.dropout1.backward(d_x1))
-        d_h = d_key + d_value                                           # [N, T, E]
+        d_query, d_h = layer.self_attn.backward(layer.dropout1.backward(d_x1), merge_shared=True)
         d_h[:, :1] += d_query                                           # row 0 also asked
         d_tokens = layer.norm1.backward(d_h)
         d_tokens[:, :1] += d_x1                                         # the residual path

@@ -209,8 +209,12 @@ class MultiheadAttention(Module):
                     batch_first), output)
         return output, weights
 
-    def backward(self, grad_output):
-        """(d_query, d_key, d_value); a caller that passed one array as several sums them."""
+    def backward(self, grad_output, merge_shared: bool = False):
+        """(d_query, d_key, d_value); a caller that passed one array as several sums them.
+
+        With `merge_shared`, one gradient per distinct input instead, each in one product
+        dy W[rows] over all its rows: (d_x,) for self-attention (x as query, key and value),
+        (d_query, d_memory) where memory was key and value; as PyTorch's packed projection."""
         cache, groups, linear_caches, shapes, batched, batch_first = self._pop(grad_output)
         if not batched:
             grad_output = grad_output[None]
@@ -223,9 +227,12 @@ class MultiheadAttention(Module):
 
         grads = []
         for (x, weight, w_rows, b_rows), linear_cache, dy in zip(groups, linear_caches, d_projected):
-            _, dweight, dbias = ops.linear_backward(dy, linear_cache, input_grad=False)
+            dx, dweight, dbias = ops.linear_backward(dy, linear_cache, input_grad=merge_shared)
             self._accumulate(weight, dweight, index=w_rows)
             self._accumulate(self.in_proj_bias, dbias, index=b_rows)
+            if merge_shared:
+                grads.append(dx)                                      # [.., in]
+                continue
             # dx = dy W[rows], one product per q/k/v chunk of the rows: [c, N*L, in]
             chunks, n_in = dy.shape[-1] // E, x.shape[-1]
             W = weight.data[w_rows].reshape(chunks, E, n_in)

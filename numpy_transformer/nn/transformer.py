@@ -61,8 +61,8 @@ class _Layer(Module):
         return self.dropout1(y)
 
     def _sa_block_backward(self, grad):
-        d_query, d_key, d_value = self.self_attn.backward(self.dropout1.backward(grad))
-        return d_query + d_key + d_value          # x was query, key and value: three paths
+        (d_x,) = self.self_attn.backward(self.dropout1.backward(grad), merge_shared=True)
+        return d_x                                # x was query, key and value: one product
 
     def extra_repr(self):
         attn = self.self_attn
@@ -163,8 +163,7 @@ class TransformerDecoderLayer(_Layer):
 
     def _mha_block_backward(self, grad):
         """(d_x, d_memory): memory was both key and value."""
-        d_query, d_key, d_value = self.multihead_attn.backward(self.dropout2.backward(grad))
-        return d_query, d_key + d_value
+        return self.multihead_attn.backward(self.dropout2.backward(grad), merge_shared=True)
 
     def backward(self, grad_output):
         """(d_tgt, d_memory)."""

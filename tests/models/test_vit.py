@@ -56,8 +56,8 @@ def test_cls_token_and_positions_sum_their_gradient_over_the_batch():
         model.backward(np.ones((len(images), 3)))
         grads.append((model.cls_token.grad.copy(), model.pos_embedding.grad.copy()))
     (cls_all, pos_all), *singles = grads
-    np.testing.assert_allclose(cls_all, sum(g[0] for g in singles), rtol=1e-12)
-    np.testing.assert_allclose(pos_all, sum(g[1] for g in singles), rtol=1e-12)
+    np.testing.assert_allclose(cls_all, sum(g[0] for g in singles), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(pos_all, sum(g[1] for g in singles), rtol=1e-12, atol=1e-15)
 
 
 def test_shapes_and_parameter_names():

@@ -127,16 +127,20 @@ def test_sdpa_errors():
 
 # ---------------------------------------------------------------- MultiheadAttention
 class SelfAttention(nt.nn.Module):
-    """One array as query, key and value; backward sums the three gradients."""
+    """One array as query, key and value; backward sums the three gradients, or asks the
+    attention for their sum (`merge_shared`)."""
 
-    def __init__(self, attn):
+    def __init__(self, attn, merge_shared=False):
         super().__init__()
-        self.attn = attn
+        self.attn, self.merge_shared = attn, merge_shared
 
     def forward(self, x, **kwargs):
         return self.attn(x, x, x, **kwargs)
 
     def backward(self, grad):
+        if self.merge_shared:
+            (d_x,) = self.attn.backward(grad, merge_shared=True)
+            return d_x
         d_query, d_key, d_value = self.attn.backward(grad)
         return d_query + d_key + d_value
 
@@ -148,6 +152,8 @@ class CrossAttention(SelfAttention):
         return self.attn(x, memory, memory, **kwargs)
 
     def backward(self, grad):
+        if self.merge_shared:
+            return self.attn.backward(grad, merge_shared=True)
         d_query, d_key, d_value = self.attn.backward(grad)
         return d_query, d_key + d_value
 
@@ -202,7 +208,8 @@ def attention_cases(draw):
                 kdim=kdim, vdim=vdim, batch_first=draw(st.booleans()), batched=draw(st.booleans()),
                 bias=draw(st.booleans()), attn_mask=draw(st.sampled_from(ATTN_MASKS)),
                 padding=draw(st.sampled_from([None, "bool", "float"])),
-                need_weights=draw(st.booleans()), average=draw(st.booleans()))
+                need_weights=draw(st.booleans()), average=draw(st.booleans()),
+                merge_shared=draw(st.booleans()))
 
 
 @pytest.mark.fast_too
@@ -226,10 +233,10 @@ def test_multihead_attention_matches_torch(case, dtype, seed):
                   average_attn_weights=c["average"], is_causal=c["attn_mask"] == "causal-2d")
     query = seq(L, E)
     if c["kind"] == "self":
-        compare_with_torch(SelfAttention(ours), TorchSelfAttention(theirs), query, kwargs=kwargs,
-                           dtype=dtype, seed=seed)
+        compare_with_torch(SelfAttention(ours, c["merge_shared"]), TorchSelfAttention(theirs), query,
+                           kwargs=kwargs, dtype=dtype, seed=seed)
     elif c["kind"] == "cross":
-        compare_with_torch(CrossAttention(ours), TorchCrossAttention(theirs), query,
+        compare_with_torch(CrossAttention(ours, c["merge_shared"]), TorchCrossAttention(theirs), query,
                            seq(S, c["kdim"] or E), kwargs=kwargs, dtype=dtype, seed=seed)
     else:
         compare_with_torch(ours, theirs, query, seq(S, c["kdim"] or E), seq(S, c["vdim"] or E),
