@@ -119,16 +119,18 @@ class RandomCrop(Transform):
 
 
 class RandomAffine(Transform):
-    """Rotate, scale and shift each image by its own random amounts, in one bilinear pass (as torchvision's).
+    """Turn, scale and shift each image by its own random amounts: torchvision's RandomAffine
+    without shear, bilinear only. Images [N, (C,) H, W]; the output keeps shape and dtype.
 
     `degrees`: d for angles in [-d, d], or (low, high); positive turns counter-clockwise. `translate`:
     (a, b) for shifts up to a * W across and b * H down, rounded to whole pixels. `scale`: (low, high).
-    Images [N, H, W] or [N, C, H, W]; the output has the input's shape and dtype (integers rounded).
     """
 
-    def __init__(self, degrees, translate=None, scale=None, fill=0, generator: np.random.Generator | None = None):
+    def __init__(self, degrees, translate=None, scale=None, *, fill=0,
+                 generator: np.random.Generator | None = None):
         self.degrees = _range("degrees", degrees, symmetric=True)
-        if translate is not None and (len(translate) != 2 or not all(0 <= t <= 1 for t in translate)):
+        if translate is not None and (np.ndim(translate) != 1 or len(translate) != 2
+                                      or not all(0 <= t <= 1 for t in translate)):
             raise ValueError(f"RandomAffine translate must be two fractions in [0, 1], got {translate!r}")
         self.translate = None if translate is None else tuple(float(t) for t in translate)
         self.scale = None if scale is None else _range("scale", scale)
@@ -183,11 +185,13 @@ def _pad_images(x, padding: int, fill):
 
 def _range(name: str, value, symmetric: bool = False) -> tuple:
     """(low, high) from a pair, or from one number d as (-d, d) where `symmetric`."""
+    if value is None or np.ndim(value) > 1:
+        raise ValueError(f"RandomAffine {name} must be a number or a pair (low, high), got {value!r}")
     if symmetric and np.isscalar(value):
         if value < 0:
             raise ValueError(f"RandomAffine {name} must be >= 0 as a single number, got {value!r}")
         return (-float(value), float(value))
-    if np.isscalar(value) or len(value) != 2 or value[0] > value[1]:
+    if np.ndim(value) == 0 or len(value) != 2 or value[0] > value[1]:
         raise ValueError(f"RandomAffine {name} must be a pair (low, high) with low <= high, got {value!r}")
     return (float(value[0]), float(value[1]))
 

@@ -206,16 +206,16 @@ class MultiheadAttention(Module):
             output = output[0]
             weights = None if weights is None else weights[0]
         self._push((cache, groups, linear_caches, [y.shape for y in projected], batched,
-                    batch_first), output)
+                    batch_first, shared), output)
         return output, weights
 
     def backward(self, grad_output, merge_shared: bool = False):
         """(d_query, d_key, d_value); a caller that passed one array as several sums them.
 
-        With `merge_shared`, one gradient per distinct input instead, each in one product
-        dy W[rows] over all its rows: (d_x,) for self-attention (x as query, key and value),
-        (d_query, d_memory) where memory was key and value; as PyTorch's packed projection."""
-        cache, groups, linear_caches, shapes, batched, batch_first = self._pop(grad_output)
+        With `merge_shared`, one gradient per distinct input array instead: (d_x,) for
+        self-attention (x as query, key and value), (d_query, d_memory) where memory was key and
+        value; with packed weights each in one product dy W[rows], as PyTorch's."""
+        cache, groups, linear_caches, shapes, batched, batch_first, shared = self._pop(grad_output)
         if not batched:
             grad_output = grad_output[None]
         E, H = self.embed_dim, self.num_heads
@@ -231,13 +231,15 @@ class MultiheadAttention(Module):
             self._accumulate(weight, dweight, index=w_rows)
             self._accumulate(self.in_proj_bias, dbias, index=b_rows)
             if merge_shared:
-                grads.append(dx)                                      # [.., in]
+                grads.append(dx)                     # [.., in]: one product over all the rows
                 continue
             # dx = dy W[rows], one product per q/k/v chunk of the rows: [c, N*L, in]
             chunks, n_in = dy.shape[-1] // E, x.shape[-1]
             W = weight.data[w_rows].reshape(chunks, E, n_in)
             dx = np.matmul(dy.reshape(-1, chunks, E).transpose(1, 0, 2), W)
             grads.extend(d.reshape(x.shape) for d in dx)
+        if merge_shared and len(grads) == 3 and shared:        # separate projections of one array
+            grads = [sum(grads)] if shared == "qkv" else [grads[0], grads[1] + grads[2]]
         if not batched:
             grads = [g[0] for g in grads]
         return tuple(grads)

@@ -64,6 +64,9 @@ def _loaders(config, images: Images):
     """Normalised [N, C, H, W] batches; training images turned, scaled and shifted at random."""
     normalize = [transforms.ToFloat(), transforms.Normalize(images.mean, images.std)]
     augment = [transforms.RandomShift(config.max_shift)] if config.max_shift else []
+    if config.rotate < 0 or not 0 <= config.zoom < 1:
+        raise ValueError(f"vit-mnist: rotate must be >= 0 degrees and zoom in [0, 1), got "
+                         f"rotate={config.rotate}, zoom={config.zoom} (--set rotate=10 --set zoom=0.1)")
     if config.rotate or config.zoom:
         augment.insert(0, transforms.RandomAffine(config.rotate, scale=(1 - config.zoom, 1 + config.zoom)))
     train = DataLoader(images.train, config.batch_size, shuffle=True,

@@ -51,6 +51,11 @@ def test_quarter_turns_counter_clockwise_equal_rot90(turns):
     np.testing.assert_array_equal(warp(x, angle=90 * turns), np.rot90(x, turns, axes=(-2, -1)))
 
 
+def test_a_half_turn_of_an_oblong_image_reverses_both_axes():
+    x = np.random.default_rng(6).standard_normal((2, 3, 5, 8)).astype(np.float32)
+    np.testing.assert_allclose(warp(x, angle=180), x[..., ::-1, ::-1], atol=1e-5)
+
+
 @settings(deadline=None, max_examples=30)
 @given(n=st.integers(1, 3), c=st.integers(1, 3), side=st.integers(2, 12), seed=st.integers(0, 2**16))
 def test_rotation_scale_and_shift_equal_torch_grid_sample(n, c, side, seed):
@@ -69,12 +74,12 @@ def test_float32_images_stay_float32():
 
 
 def test_random_affine_draws_each_image_its_own_amounts_within_range():
-    x = np.random.default_rng(3).integers(0, 256, (64, 1, 12, 12), dtype=np.uint8)
+    x = np.random.default_rng(3).integers(0, 256, (64, 1, 12, 15), dtype=np.uint8)
     transform = RandomAffine(degrees=15, translate=(0.1, 0.2), scale=(0.9, 1.1))
     y = transform(x, np.random.default_rng(4))
     draws = np.random.default_rng(4)
     angle, scale = draws.uniform(-15, 15, 64), draws.uniform(0.9, 1.1, 64)
-    dx, dy = np.rint(draws.uniform(-1, 1, 64) * 1.2), np.rint(draws.uniform(-1, 1, 64) * 2.4)
+    dx, dy = np.rint(draws.uniform(-1, 1, 64) * 1.5), np.rint(draws.uniform(-1, 1, 64) * 2.4)
     np.testing.assert_array_equal(y, affine_images(x, angle, scale, dy, dx))
     assert set(np.unique(dx)) == {-1, 0, 1} and set(np.unique(dy)) == {-2, -1, 0, 1, 2}
     np.testing.assert_array_equal(y, transform(x, np.random.default_rng(4)))
@@ -95,7 +100,20 @@ def test_random_affine_names_its_mistakes():
         RandomAffine((10, -10))
     with pytest.raises(ValueError, match=r"RandomAffine translate must be two fractions in \[0, 1\], got \(0.5, 2\)"):
         RandomAffine(0, translate=(0.5, 2))
+    with pytest.raises(ValueError, match=r"RandomAffine translate must be two fractions in \[0, 1\], got 0.1"):
+        RandomAffine(0, translate=0.1)
+    with pytest.raises(ValueError, match=r"RandomAffine degrees must be a number or a pair \(low, high\), got None"):
+        RandomAffine(None)
     with pytest.raises(ValueError, match=r"RandomAffine scale must be positive, got \(0, 1\)"):
         RandomAffine(0, scale=(0, 1))
     with pytest.raises(ValueError, match=r"RandomAffine expects images \[N, H, W\] or \[N, C, H, W\], got shape \(4, 64\)"):
         RandomAffine(10)(np.zeros((4, 64)))
+
+
+def test_affine_images_takes_one_amount_for_all_or_one_per_image():
+    x = np.random.default_rng(7).standard_normal((3, 6, 6))
+    np.testing.assert_array_equal(affine_images(x, 30, 1.1, 1, -1), warp(x, 30, 1.1, 1, -1))
+    with pytest.raises(ValueError, match=r"affine_images angle must be one number or one per image \(3\), got shape \(2,\)"):
+        affine_images(x, [10, 20], 1, 0, 0)
+    with pytest.raises(ValueError, match=r"affine_images expects images \[N, H, W\] or \[N, C, H, W\], got shape \(3, 36\)"):
+        affine_images(x.reshape(3, 36), 0, 1, 0, 0)

@@ -326,6 +326,22 @@ def test_fully_padded_batch_gives_zero_attention_not_nan(rng):
     assert np.isfinite(out).all() and np.isfinite(dx).all()
 
 
+@pytest.mark.parametrize("kdim", [None, 3])
+def test_merged_gradients_are_one_per_distinct_input_array(kdim, rng):
+    attn = nt.nn.MultiheadAttention(4, 2, kdim=kdim, vdim=kdim).double()
+    x, memory = rng.standard_normal((3, 2, 4)), rng.standard_normal((5, 2, kdim or 4))
+    dy = rng.standard_normal((3, 2, 4))
+    attn(x, memory, memory)
+    d_query, d_key, d_value = attn.backward(dy)
+    attn(x, memory, memory)
+    merged = attn.backward(dy, merge_shared=True)
+    assert len(merged) == 2
+    np.testing.assert_allclose(merged[0], d_query, rtol=1e-12)
+    np.testing.assert_allclose(merged[1], d_key + d_value, rtol=1e-12, atol=1e-14)
+    attn(x, memory, memory.copy())                            # equal, but two arrays
+    assert len(attn.backward(dy, merge_shared=True)) == 3
+
+
 def test_called_twice_backpropagates_both_calls_last_first(rng):
     attn = nt.nn.MultiheadAttention(4, 2).double()
     twin = torch.nn.MultiheadAttention(4, 2).double()
