@@ -3,7 +3,8 @@
 The image is cut into p x p patches; each patch becomes a token (a linear map of its pixels),
 a learned class token is put in front (pool='cls'), learned positions are added, a pre-norm
 Transformer encoder mixes the tokens, and a linear head reads the class token (or the mean
-of the tokens, pool='mean').
+of the tokens, pool='mean'). With stem_channels > 0 it is the paper's hybrid: the patches are
+cut from the feature map of a 3x3 convolution and the activation, not from the pixels.
 
 Shapes: N images, C channels, image H x W, p patch size, P = (H/p)(W/p) patches,
 T tokens (P + 1 with the class token, else P), E = dim.
@@ -23,6 +24,8 @@ from ..nn.parameter import Parameter
 
 __all__ = ["ViT", "ViTConfig", "PatchEmbedding"]
 
+ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU}
+
 
 @dataclass
 class ViTConfig:
@@ -39,6 +42,8 @@ class ViTConfig:
     emb_dropout: float = 0.0
     pool: str = "cls"            # 'cls': read the class token; 'mean': average the tokens
     activation: str = "gelu"
+    stem_channels: int = 0       # > 0: the hybrid ViT, patches cut from a 3x3 convolution's
+                                 # feature map with this many channels (then the activation)
 
 
 class PatchEmbedding(Module):
@@ -76,9 +81,12 @@ class PatchEmbedding(Module):
         """d_x [N, C, H, W]; d_weight and d_bias summed over every patch of every image."""
         cache, (N, C, H, W) = self._pop(grad_output)
         p = self.patch_size
-        d_patches, d_weight, d_bias = ops.linear_backward(grad_output.reshape(-1, self.dim), cache)
+        d_patches, d_weight, d_bias = ops.linear_backward(grad_output.reshape(-1, self.dim), cache,
+                                                          input_grad=self.needs_input_grad)
         self._accumulate(self.weight, d_weight)                  # [E, C*p*p] into [E, C, p, p]
         self._accumulate(self.bias, d_bias)
+        if d_patches is None:                                    # needs_input_grad=False
+            return None
         # [N*P, C*p*p] -> [N, h, w, C, p, p] -> [N, C, h, p, w, p] -> [N, C, H, W]
         d_x = d_patches.reshape(N, H // p, W // p, C, p, p).transpose(0, 3, 1, 4, 2, 5)
         return d_x.reshape(N, C, H, W)
@@ -91,7 +99,8 @@ class ViT(Module):
     """Images [N, C, H, W] -> class logits [N, num_classes].
 
     `ViT(ViTConfig(...))` or `ViT(image_size=32, in_channels=3, ...)` (keywords override the
-    config). Parameters: patch_embed.{weight,bias}, cls_token [1, 1, E] (pool='cls'),
+    config). Parameters: stem.0.{weight,bias} (stem_channels > 0), patch_embed.{weight,bias},
+    cls_token [1, 1, E] (pool='cls'),
     pos_embedding [1, T, E], encoder.layers.<i>.* and encoder.norm.* (torch's
     TransformerEncoder, norm_first), head.{weight,bias}."""
 
@@ -103,7 +112,14 @@ class ViT(Module):
         E, side = config.dim, config.image_size // config.patch_size
         self.num_patches = side * side
         self.num_tokens = self.num_patches + (config.pool == "cls")
-        self.patch_embed = PatchEmbedding(config.in_channels, E, config.patch_size, dtype)
+        if config.stem_channels:                       # [N, C, H, W] -> [N, stem_channels, H, W]
+            self.stem = nn.Sequential(nn.Conv2d(config.in_channels, config.stem_channels, 3,
+                                                padding=1, dtype=dtype),
+                                      ACTIVATIONS[config.activation]())
+        else:
+            self.stem = None
+        self.patch_embed = PatchEmbedding(config.stem_channels or config.in_channels, E,
+                                          config.patch_size, dtype)
         if config.pool == "cls":
             self.cls_token = Parameter(init.empty((1, 1, E), dtype))
             init.trunc_normal_(self.cls_token, std=0.02, a=-0.04, b=0.04)
@@ -121,6 +137,15 @@ class ViT(Module):
                 init.xavier_uniform_(param)
         self.head = nn.Linear(E, config.num_classes, dtype=dtype)
 
+    @property
+    def needs_input_grad(self) -> bool:
+        """False (the images are data): backward skips the images' gradient and returns None."""
+        return (self.stem[0] if self.stem is not None else self.patch_embed).needs_input_grad
+
+    @needs_input_grad.setter
+    def needs_input_grad(self, value: bool):
+        (self.stem[0] if self.stem is not None else self.patch_embed).needs_input_grad = value
+
     # ---- forward and backward ----
     def _check_input(self, x):
         c = self.config
@@ -132,7 +157,7 @@ class ViT(Module):
 
     def _embed(self, x):
         """Patch tokens, class token in front, positions added, dropout: [N, T, E]."""
-        tokens = self.patch_embed(x)                                    # [N, P, E]
+        tokens = self.patch_embed(self.stem(x) if self.stem is not None else x)   # [N, P, E]
         if self.cls_token is not None:                                  # [N, 1 + P, E]
             cls = np.broadcast_to(self.cls_token.data, (x.shape[0], 1, self.config.dim))
             tokens = np.concatenate([cls, tokens], axis=1)
@@ -170,7 +195,8 @@ class ViT(Module):
         if self.cls_token is not None:
             self._accumulate(self.cls_token, d_tokens[:, :1].sum(axis=0, keepdims=True))
             d_tokens = d_tokens[:, 1:]
-        return self.patch_embed.backward(d_tokens)
+        d_x = self.patch_embed.backward(d_tokens)
+        return self.stem.backward(d_x) if self.stem is not None and d_x is not None else d_x
 
     # ---- the last block when only the class token is read ----
     # Its other T - 1 outputs are thrown away, so only the class token asks a query and only it
@@ -229,6 +255,11 @@ def _check_config(config: ViTConfig) -> None:
     if config.image_size % config.patch_size:
         raise ValueError(f"ViT: image_size={config.image_size} is not divisible by "
                          f"patch_size={config.patch_size}")
+    if config.activation not in ACTIVATIONS:
+        raise ValueError(f"ViT: activation must be 'gelu' or 'relu', got {config.activation!r}")
+    if config.stem_channels < 0:
+        raise ValueError(f"ViT: stem_channels must be 0 (no stem) or more, got "
+                         f"{config.stem_channels}")
     if config.pool not in ("cls", "mean"):
         raise ValueError(f"ViT: pool must be 'cls' or 'mean', got {config.pool!r}")
     if config.depth < 1:

@@ -27,6 +27,7 @@ class ViTMnistConfig(TrainingConfig):
     rotate: float = 0.0           # random rotations up to this many degrees either way
     zoom: float = 0.0             # random scaling by 1 - zoom .. 1 + zoom
     patch_size: int = 7           # 4x4 patches of 7x7 pixels: 17 tokens with the class token
+    stem_channels: int = 0        # > 0: patches of a 3x3 convolution's feature map (hybrid ViT)
     dim: int = 96
     depth: int = 6
     heads: int = 4
@@ -47,7 +48,8 @@ def vit_config(config: ViTMnistConfig, shape=(1, 28, 28), classes: int = 10) -> 
                          "images whose side the patch size divides (--set patch_size=...)")
     return ViTConfig(image_size=height, patch_size=config.patch_size, in_channels=channels,
                      num_classes=classes, dim=config.dim, depth=config.depth, heads=config.heads,
-                     mlp_dim=config.mlp_dim, dropout=config.dropout, pool=config.pool)
+                     mlp_dim=config.mlp_dim, dropout=config.dropout, pool=config.pool,
+                     stem_channels=config.stem_channels)
 
 
 def parameter_groups(model, weight_decay: float):
@@ -78,6 +80,7 @@ def _loaders(config, images: Images):
 def build(config: ViTMnistConfig, data_dir=None) -> Setup:
     images = load_images(config, data_dir)
     model = ViT(vit_config(config, images.shape, len(images.classes)))
+    model.needs_input_grad = False                  # the images are data: no gradient for them
     train, test = _loaders(config, images)
     optimizer = optim.AdamW(parameter_groups(model, config.weight_decay), lr=config.lr)
     total = config.steps or int(config.epochs * len(train))

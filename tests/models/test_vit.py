@@ -21,13 +21,14 @@ def tiny(**overrides):
 @given(pool=st.sampled_from(["cls", "mean"]), dtype=st.sampled_from([np.float64, np.float32]),
        shape=st.sampled_from([(8, 2, 1), (12, 3, 3), (6, 3, 2)]),  # image, patch, channels
        heads=st.sampled_from([1, 2]), depth=st.integers(1, 2), batch=st.integers(1, 3),
-       activation=st.sampled_from(["gelu", "relu"]), seed=st.integers(0, 2**16))
+       activation=st.sampled_from(["gelu", "relu"]), stem=st.sampled_from([0, 3]),
+       seed=st.integers(0, 2**16))
 def test_logits_input_and_parameter_gradients_equal_the_torch_twin(pool, dtype, shape, heads, depth,
-                                                                    batch, activation, seed):
+                                                                    batch, activation, stem, seed):
     image, patch, channels = shape
     config = ViTConfig(image_size=image, patch_size=patch, in_channels=channels, num_classes=4,
                        dim=8, depth=depth, heads=heads, mlp_dim=10, pool=pool,
-                       activation=activation)
+                       activation=activation, stem_channels=stem)
     x = np.random.default_rng(seed).standard_normal((batch, channels, image, image))
     compare_with_torch(ViT(config), TorchViT(config), x, dtype=dtype, seed=seed)
 
@@ -40,8 +41,8 @@ def test_the_default_config_matches_torch_in_float32():
 
 
 def test_finite_differences_through_every_part():
-    for pool in ("cls", "mean"):
-        model = ViT(tiny(pool=pool, depth=1)).double()
+    for pool, stem in (("cls", 0), ("mean", 0), ("cls", 3)):
+        model = ViT(tiny(pool=pool, depth=1, stem_channels=stem)).double()
         x = np.random.default_rng(2).standard_normal((2, 2, 8, 8))
         check_module_gradients(model, x)
 
@@ -72,6 +73,26 @@ def test_shapes_and_parameter_names():
     mean = ViT(tiny(pool="mean"))
     assert "cls_token" not in dict(mean.named_parameters())
     assert mean.pos_embedding.shape == (1, 4, 8)
+    hybrid = dict(ViT(tiny(stem_channels=5)).named_parameters())
+    assert hybrid["stem.0.weight"].shape == (5, 2, 3, 3)          # Conv2d(2, 5, 3, padding=1)
+    assert hybrid["patch_embed.weight"].shape == (8, 5, 4, 4)     # patches of its 5 channels
+
+
+@pytest.mark.parametrize("stem", [0, 3])
+def test_without_the_input_gradient_the_parameter_gradients_are_the_same(stem):
+    """needs_input_grad=False (the recipe's: images are data) returns None, and nothing else moves."""
+    x = np.random.default_rng(8).standard_normal((3, 2, 8, 8))
+    grads = []
+    for needs in (True, False):
+        nt.manual_seed(0)
+        model = ViT(tiny(stem_channels=stem)).double()
+        model.needs_input_grad = needs
+        model(x)
+        d_x = model.backward(np.ones((3, 3)))
+        assert (d_x is None) == (not needs)
+        grads.append({name: p.grad for name, p in model.named_parameters()})
+    for name, grad in grads[0].items():
+        np.testing.assert_array_equal(grads[1][name], grad, err_msg=name)
 
 
 def test_keywords_override_the_config_and_other_image_sets_fit():
@@ -102,6 +123,10 @@ def test_a_bad_config_is_refused_at_construction():
         ViT(pool="max")
     with pytest.raises(ValueError, match="dim=10 is not divisible by heads=4"):
         ViT(dim=10)
+    with pytest.raises(ValueError, match="stem_channels must be 0 \\(no stem\\) or more, got -1"):
+        ViT(stem_channels=-1)
+    with pytest.raises(ValueError, match="activation must be 'gelu' or 'relu', got 'tanh'"):
+        ViT(activation="tanh")
     with pytest.raises(TypeError, match="unexpected keyword"):
         ViT(colour=True)
 

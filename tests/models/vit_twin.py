@@ -3,12 +3,17 @@ import torch
 
 
 class TorchViT(torch.nn.Module):
-    """Conv2d patches, class token, positions, torch's pre-norm TransformerEncoder, linear head."""
+    """Conv2d patches (of a Conv2d stem's map in the hybrid), class token, positions, torch's pre-norm TransformerEncoder, linear head."""
 
     def __init__(self, c):
         super().__init__()
         self.pool = c.pool
-        self.patch_embed = torch.nn.Conv2d(c.in_channels, c.dim, c.patch_size, stride=c.patch_size)
+        if c.stem_channels:
+            activation = torch.nn.GELU() if c.activation == "gelu" else torch.nn.ReLU()
+            self.stem = torch.nn.Sequential(torch.nn.Conv2d(c.in_channels, c.stem_channels, 3,
+                                                            padding=1), activation)
+        self.patch_embed = torch.nn.Conv2d(c.stem_channels or c.in_channels, c.dim, c.patch_size,
+                                           stride=c.patch_size)
         tokens = (c.image_size // c.patch_size) ** 2 + (c.pool == "cls")
         if c.pool == "cls":
             self.cls_token = torch.nn.Parameter(torch.zeros(1, 1, c.dim))
@@ -21,6 +26,7 @@ class TorchViT(torch.nn.Module):
         self.head = torch.nn.Linear(c.dim, c.num_classes)
 
     def forward(self, x):
+        x = self.stem(x) if hasattr(self, "stem") else x
         tokens = self.patch_embed(x).flatten(2).transpose(1, 2)   # [N, E, h, w] -> [N, P, E]
         if self.pool == "cls":
             tokens = torch.cat([self.cls_token.expand(len(x), -1, -1), tokens], dim=1)
