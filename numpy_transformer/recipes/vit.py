@@ -1,9 +1,11 @@
-"""`vit-mnist`: a small Vision Transformer on MNIST (target >= 99.4% test accuracy).
+"""`vit-mnist`: a small hybrid Vision Transformer on MNIST (target >= 99.4% test accuracy).
 
-Shifted digits (augmentation), AdamW with decay on the weight matrices only, linear warm-up then
-cosine decay, label smoothing. `numpy-transformer attention RUN` draws what the class token
-looks at. `--data PATH` trains on your own square images instead (`--set patch_size=` must divide
-their side)."""
+The patches are cut from the 8-channel feature map of a 3x3 convolution (the paper's hybrid):
+99.37% and 99.36% in 13 epochs (seeds 0 and 1) where six blocks on pixel patches read 99.32%
+and 99.25% in 12, in more time (2026-12-07). Shifted digits (augmentation), AdamW with decay on
+the weight matrices only, linear warm-up then cosine decay, label smoothing.
+`numpy-transformer attention RUN` draws what the class token looks at. `--data PATH` trains on
+your own square images instead (`--set patch_size=` must divide their side)."""
 from dataclasses import dataclass
 
 from .. import nn, optim
@@ -16,7 +18,7 @@ from .registry import Recipe, Setup, Target, TrainingConfig, register
 
 @dataclass
 class ViTMnistConfig(TrainingConfig):
-    epochs: float = 12
+    epochs: float = 13
     batch_size: int = 128
     lr: float = 2e-3
     weight_decay: float = 0.05
@@ -27,9 +29,9 @@ class ViTMnistConfig(TrainingConfig):
     rotate: float = 0.0           # random rotations up to this many degrees either way
     zoom: float = 0.0             # random scaling by 1 - zoom .. 1 + zoom
     patch_size: int = 7           # 4x4 patches of 7x7 pixels: 17 tokens with the class token
-    stem_channels: int = 0        # > 0: patches of a 3x3 convolution's feature map (hybrid ViT)
+    stem_channels: int = 8        # patches of a 3x3 convolution's feature map; 0: of the pixels
     dim: int = 96
-    depth: int = 6
+    depth: int = 4
     heads: int = 4
     mlp_dim: int = 192
     dropout: float = 0.0
@@ -102,7 +104,7 @@ def attention_hook(setup: Setup, out="attention.png", count: int = 6, text=None,
                                 class_names=setup.notes.get("classes"))
 
 
-register(Recipe("vit-mnist", "Vision Transformer (4x4 patches of 7x7 pixels, 6 blocks, dim 96) "
-                "on MNIST (target >= 99.4%)", ViTMnistConfig, build,
+register(Recipe("vit-mnist", "hybrid Vision Transformer (3x3 convolution to 8 channels, 4x4 "
+                "patches of 7x7, 4 blocks, dim 96) on MNIST (target >= 99.4%)", ViTMnistConfig, build,
                 hooks={"attention": attention_hook}, data_field="data",
                 target=Target("accuracy", 0.994)))
