@@ -174,8 +174,10 @@ def recipe_and_config(args, saved: dict = None):
     if args.recipe not in RECIPES:
         raise UsageError(f"unknown recipe '{args.recipe}'; the recipes: {', '.join(sorted(RECIPES))}")
     recipe = RECIPES[args.recipe]
-    overrides = {**(saved or {}), **config_overrides(recipe, args)}
+    overrides = config_overrides(recipe, args)
     try:
+        if saved is not None:
+            return recipe, recipe.saved_config(saved, **overrides)
         return recipe, recipe.make_config(**overrides)
     except ValueError as error:
         raise UsageError(str(error)) from None
@@ -200,7 +202,7 @@ def load_run(path, data_dir=None):
     from ..train import load_checkpoint, restore
     checkpoint = load_checkpoint(checkpoint_path(path))
     recipe = get_recipe(checkpoint.state["recipe"])
-    config = recipe.make_config(**checkpoint.state["config"])
+    config = recipe.saved_config(checkpoint.state["config"])
     setup = recipe.build(config, data_dir)
     kept, now = checkpoint.state.get("classes"), setup.notes.get("classes")
     if kept and now and kept != now:

@@ -78,7 +78,8 @@ class PatchEmbedding(Module):
         return y
 
     def backward(self, grad_output):
-        """d_x [N, C, H, W]; d_weight and d_bias summed over every patch of every image."""
+        """d_x [N, C, H, W] (None with needs_input_grad=False); d_weight and d_bias summed over
+        every patch of every image."""
         cache, (N, C, H, W) = self._pop(grad_output)
         p = self.patch_size
         d_patches, d_weight, d_bias = ops.linear_backward(grad_output.reshape(-1, self.dim), cache,
@@ -100,9 +101,8 @@ class ViT(Module):
 
     `ViT(ViTConfig(...))` or `ViT(image_size=32, in_channels=3, ...)` (keywords override the
     config). Parameters: stem.0.{weight,bias} (stem_channels > 0), patch_embed.{weight,bias},
-    cls_token [1, 1, E] (pool='cls'),
-    pos_embedding [1, T, E], encoder.layers.<i>.* and encoder.norm.* (torch's
-    TransformerEncoder, norm_first), head.{weight,bias}."""
+    cls_token [1, 1, E] (pool='cls'), pos_embedding [1, T, E], encoder.layers.<i>.* and
+    encoder.norm.* (torch's TransformerEncoder, norm_first), head.{weight,bias}."""
 
     def __init__(self, config: ViTConfig = None, dtype=None, **overrides):
         super().__init__()
@@ -178,7 +178,8 @@ class ViT(Module):
         return logits
 
     def backward(self, grad_output):
-        """d_images; the class token's and the positions' gradients are summed over the batch."""
+        """d_images (None with needs_input_grad=False); the class token's and the positions'
+        gradients are summed over the batch."""
         N, T, E = self._pop(grad_output)
         d_pooled = self.head.backward(grad_output)                      # [N, E]
         *blocks, last = self.encoder.layers
@@ -196,7 +197,12 @@ class ViT(Module):
             self._accumulate(self.cls_token, d_tokens[:, :1].sum(axis=0, keepdims=True))
             d_tokens = d_tokens[:, 1:]
         d_x = self.patch_embed.backward(d_tokens)
-        return self.stem.backward(d_x) if self.stem is not None and d_x is not None else d_x
+        if self.stem is None:
+            return d_x
+        if d_x is None:
+            raise RuntimeError(f"{self._describe()}: patch_embed.needs_input_grad is False, so the "
+                               "stem gets no gradient; set ViT.needs_input_grad instead")
+        return self.stem.backward(d_x)
 
     # ---- the last block when only the class token is read ----
     # Its other T - 1 outputs are thrown away, so only the class token asks a query and only it

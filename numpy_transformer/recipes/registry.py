@@ -93,6 +93,8 @@ class Recipe:
     headline: Callable[[dict], str] = accuracy_headline   # a run's result.json -> its one figure
     data_field: str = None                    # the config field `--data PATH` sets, if any
     target: Target = None                     # the quality its evaluations should reach, if any
+    saved_defaults: dict = field(default_factory=dict)   # for a saved config without a field:
+                                              # the value that builds the model it was run with
 
     def make_config(self, **overrides):
         """The default config with `overrides`; unknown keys are errors. A step count given
@@ -104,6 +106,11 @@ class Recipe:
         if overrides.get("steps") is not None and "epochs" not in overrides:
             overrides["epochs"] = None
         return self.config(**overrides)
+
+    def saved_config(self, saved: dict, **overrides):
+        """A run's saved config (fields added since it was saved take `saved_defaults`, so the
+        checkpoint's model is rebuilt), with `overrides`."""
+        return self.make_config(**{**self.saved_defaults, **saved, **overrides})
 
 
 def register(recipe: Recipe) -> Recipe:

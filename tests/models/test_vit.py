@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 import numpy_transformer as nt
 from numpy_transformer.models import PatchEmbedding, ViT, ViTConfig
+from numpy_transformer.recipes.vit import ViTMnistConfig, vit_config
 from numpy_transformer.testing import check_module_gradients, compare_with_torch
 from tests.models.vit_twin import TorchViT
 
@@ -34,10 +35,11 @@ def test_logits_input_and_parameter_gradients_equal_the_torch_twin(pool, dtype, 
 
 
 @pytest.mark.fast_too
-def test_the_default_config_matches_torch_in_float32():
-    """dim 96, 6 blocks, 4 heads, 7x7 patches of 4x4 pixels: the recipe's model."""
+@pytest.mark.parametrize("config", [ViTConfig(), vit_config(ViTMnistConfig())],
+                         ids=["default: 7x7 patches of 4x4 pixels, 6 blocks", "vit-mnist's hybrid"])
+def test_the_default_and_the_recipes_model_match_torch_in_float32(config):
     x = np.random.default_rng(1).standard_normal((2, 1, 28, 28))
-    compare_with_torch(ViT(), TorchViT(ViTConfig()), x, dtype=np.float32)
+    compare_with_torch(ViT(config), TorchViT(config), x, dtype=np.float32)
 
 
 def test_finite_differences_through_every_part():
@@ -93,6 +95,14 @@ def test_without_the_input_gradient_the_parameter_gradients_are_the_same(stem):
         grads.append({name: p.grad for name, p in model.named_parameters()})
     for name, grad in grads[0].items():
         np.testing.assert_array_equal(grads[1][name], grad, err_msg=name)
+
+
+def test_a_hybrid_whose_patches_skip_their_input_gradient_is_an_error():
+    model = ViT(tiny(stem_channels=3))
+    model.patch_embed.needs_input_grad = False
+    model(np.zeros((2, 2, 8, 8), np.float32))
+    with pytest.raises(RuntimeError, match="the stem gets no gradient; set ViT.needs_input_grad"):
+        model.backward(np.ones((2, 3), np.float32))
 
 
 def test_keywords_override_the_config_and_other_image_sets_fit():
@@ -157,8 +167,9 @@ def test_backward_needs_a_forward_and_the_logits_shape():
         model.backward(np.ones((2, 4), np.float32))
 
 
-def test_no_grad_keeps_no_caches():
-    model = ViT(tiny())
+@pytest.mark.parametrize("stem", [0, 3])
+def test_no_grad_keeps_no_caches(stem):
+    model = ViT(tiny(stem_channels=stem))
     with nt.no_grad():
         model(np.zeros((2, 2, 8, 8), np.float32))
     assert all(not m._caches for m in model.modules())
@@ -176,9 +187,9 @@ def test_patch_embedding_is_a_strided_conv():
         layer(np.zeros((1, 3, 5, 4)))
 
 
-@pytest.mark.parametrize("pool", ["cls", "mean"])
-def test_attention_maps_are_per_head_probabilities_and_leave_no_trace(pool):
-    model = ViT(tiny(pool=pool, dropout=0.5, emb_dropout=0.5))
+@pytest.mark.parametrize("pool, stem", [("cls", 0), ("mean", 0), ("cls", 3)])
+def test_attention_maps_are_per_head_probabilities_and_leave_no_trace(pool, stem):
+    model = ViT(tiny(pool=pool, dropout=0.5, emb_dropout=0.5, stem_channels=stem))
     x = np.random.default_rng(6).standard_normal((3, 2, 8, 8)).astype(np.float32)
     maps = model.attention_maps(x)
     tokens = 5 if pool == "cls" else 4
@@ -188,9 +199,10 @@ def test_attention_maps_are_per_head_probabilities_and_leave_no_trace(pool):
     np.testing.assert_array_equal(model.attention_maps(x), maps)  # eval mode: no dropout
 
 
-def test_attention_maps_equal_torch_per_head_weights():
+@pytest.mark.parametrize("stem", [0, 3])
+def test_attention_maps_equal_torch_per_head_weights(stem):
     import torch
-    config = tiny(depth=2)
+    config = tiny(depth=2, stem_channels=stem)
     model = ViT(config).double()
     twin = TorchViT(config).double()
     twin.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in model.state_dict().items()})

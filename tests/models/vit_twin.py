@@ -3,7 +3,7 @@ import torch
 
 
 class TorchViT(torch.nn.Module):
-    """Conv2d patches (of a Conv2d stem's map in the hybrid), class token, positions, torch's pre-norm TransformerEncoder, linear head."""
+    """[Conv2d stem], Conv2d patches, class token, positions, pre-norm encoder, linear head."""
 
     def __init__(self, c):
         super().__init__()

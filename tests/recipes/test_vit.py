@@ -52,6 +52,17 @@ def test_the_recipe_decays_only_weight_matrices_and_warms_up(data_dir):
     assert any(p is model.cls_token for p in no_decay["params"])
     assert setup.task.learning_rate() < 2e-3 / 10                   # first warm-up step
     assert setup.task.criterion.label_smoothing == 0.1
+    assert model.needs_input_grad is False                          # the images are data
+
+
+def test_a_run_saved_before_the_hybrid_rebuilds_its_pixel_patch_model():
+    """A saved config without stem_channels is the 6-block ViT on pixel patches it was run as."""
+    recipe = get_recipe("vit-mnist")
+    saved = {k: v for k, v in vars(recipe.make_config(depth=6, epochs=12)).items()
+             if k != "stem_channels"}
+    assert recipe.saved_config(saved).stem_channels == 0
+    assert recipe.saved_config({**saved, "stem_channels": 8}).stem_channels == 8
+    assert recipe.saved_config(saved, lr=1e-3).lr == 1e-3
 
 
 def test_attention_command_draws_a_trained_run(tmp_path, data_dir, capsys):
