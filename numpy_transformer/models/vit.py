@@ -138,13 +138,18 @@ class ViT(Module):
         self.head = nn.Linear(E, config.num_classes, dtype=dtype)
 
     @property
+    def _first_layer(self) -> Module:
+        """The layer that reads the images: the stem's convolution, else the patch embedding."""
+        return self.stem[0] if self.stem is not None else self.patch_embed
+
+    @property
     def needs_input_grad(self) -> bool:
         """False (the images are data): backward skips the images' gradient and returns None."""
-        return (self.stem[0] if self.stem is not None else self.patch_embed).needs_input_grad
+        return self._first_layer.needs_input_grad
 
     @needs_input_grad.setter
     def needs_input_grad(self, value: bool):
-        (self.stem[0] if self.stem is not None else self.patch_embed).needs_input_grad = value
+        self._first_layer.needs_input_grad = value
 
     # ---- forward and backward ----
     def _check_input(self, x):

@@ -20,8 +20,9 @@ class Module:
     `needs_input_grad` (default True): set it to False on a layer whose input is data (the first
     layer of a model) and, if the layer honours it (Linear, Conv2d, ConvTranspose2d,
     PatchEmbedding; ViT passes it to its first layer), its backward skips the input-gradient
-    product and returns None; parameter gradients are unchanged. `Sequential` then only drops the caches of the parameter-free modules before it
-    (Flatten...). Layers that do not honour it return the gradient as usual."""
+    product and returns None; parameter gradients are unchanged. `Sequential` then only drops
+    the caches of the parameter-free modules before it (Flatten...). Layers that do not honour
+    it return the gradient as usual."""
 
     needs_input_grad = True
 
