@@ -5,11 +5,11 @@ import contextlib
 import numpy as np
 
 from ..nn.functional import (activation, attention, conv, dropout, embedding, linear, loss,
-                             normalization, optim, pooling, positional, recurrent, special,
-                             windows)
+                             normalization, optim, patches, pooling, positional, recurrent,
+                             special, windows)
 
 REFERENCE_MODULES = (activation, attention, conv, dropout, embedding, linear, loss, normalization,
-                     optim, pooling, positional, recurrent, special, windows)
+                     optim, patches, pooling, positional, recurrent, special, windows)
 
 __all__ = ["kernels", "accumulate_grad", "deferred_weight_grads", "foreach"]
 

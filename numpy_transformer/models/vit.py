@@ -22,7 +22,7 @@ from ..nn._checks import check_dim, check_float, check_ndim
 from ..nn.module import Module
 from ..nn.parameter import Parameter
 
-__all__ = ["ViT", "ViTConfig", "PatchEmbedding"]
+__all__ = ["ViT", "ViTConfig", "PatchEmbedding", "ConvStem"]
 
 ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU}
 
@@ -64,36 +64,77 @@ class PatchEmbedding(Module):
         check_float(self, x, dtype=self.weight.dtype)
         check_ndim(self, x, 4, what="[N, C, H, W]")
         check_dim(self, x, 1, self.in_channels, what="channels (dimension 1)")
-        N, C, H, W = x.shape
         p = self.patch_size
-        if H % p or W % p:
+        if x.shape[2] % p or x.shape[3] % p:
             raise ValueError(f"{self._describe()} needs height and width divisible by "
                              f"patch_size={p}, got shape {tuple(x.shape)}")
-        h, w = H // p, W // p
-        # [N, C, h, p, w, p] -> [N, h, w, C, p, p] -> [N*P, C*p*p]: one row per patch (a copy)
-        patches = x.reshape(N, C, h, p, w, p).transpose(0, 2, 4, 1, 3, 5).reshape(N * h * w, -1)
-        y, cache = ops.linear_forward(patches, self.weight.data.reshape(self.dim, -1), self.bias.data)
-        y = y.reshape(N, h * w, self.dim)                        # [N*P, E] -> [N, P, E]
-        self._push((cache, x.shape), y)
+        rows, patch_cache = ops.patches_forward(x, p)             # [N*P, C*p*p]
+        return self._embed(rows, len(x), patch_cache)
+
+    def embed_rows(self, rows, n_images: int):
+        """Patch rows [N*P, C*p*p], cut elsewhere (ConvStem.patch_rows) -> [N, P, E]."""
+        check_float(self, rows, "patch rows", self.weight.dtype)
+        width = self.in_channels * self.patch_size ** 2
+        if rows.ndim != 2 or rows.shape[1] != width or rows.shape[0] % n_images:
+            raise ValueError(f"{self._describe()} expects patch rows [N*P, {width}] of "
+                             f"{n_images} images, got shape {tuple(rows.shape)}")
+        return self._embed(rows, n_images, None)
+
+    def _embed(self, rows, n_images, patch_cache):
+        """One GEMM: [N*P, C*p*p] @ [C*p*p, E] + bias -> [N, P, E]."""
+        y, cache = ops.linear_forward(rows, self.weight.data.reshape(self.dim, -1), self.bias.data)
+        y = y.reshape(n_images, -1, self.dim)
+        self._push((cache, patch_cache), y)
         return y
 
     def backward(self, grad_output):
-        """d_x [N, C, H, W] (None with needs_input_grad=False); d_weight and d_bias summed over
-        every patch of every image."""
-        cache, (N, C, H, W) = self._pop(grad_output)
-        p = self.patch_size
-        d_patches, d_weight, d_bias = ops.linear_backward(grad_output.reshape(-1, self.dim), cache,
-                                                          input_grad=self.needs_input_grad)
+        """d_x [N, C, H, W] after forward, d_rows [N*P, C*p*p] after embed_rows (None with
+        needs_input_grad=False); d_weight and d_bias summed over every patch of every image."""
+        cache, patch_cache = self._pop(grad_output)
+        d_rows, d_weight, d_bias = ops.linear_backward(grad_output.reshape(-1, self.dim), cache,
+                                                       input_grad=self.needs_input_grad)
         self._accumulate(self.weight, d_weight)                  # [E, C*p*p] into [E, C, p, p]
         self._accumulate(self.bias, d_bias)
-        if d_patches is None:                                    # needs_input_grad=False
-            return None
-        # [N*P, C*p*p] -> [N, h, w, C, p, p] -> [N, C, h, p, w, p] -> [N, C, H, W]
-        d_x = d_patches.reshape(N, H // p, W // p, C, p, p).transpose(0, 3, 1, 4, 2, 5)
-        return d_x.reshape(N, C, H, W)
+        if d_rows is None or patch_cache is None:
+            return d_rows
+        return ops.patches_backward(d_rows, patch_cache)
 
     def extra_repr(self):
         return f"in_channels={self.in_channels}, dim={self.dim}, patch_size={self.patch_size}"
+
+
+class ConvStem(nn.Sequential):
+    """The hybrid ViT's stem: Sequential(Conv2d(C, S, 3, padding=1), activation), whose
+    `patch_rows` gives the feature map [N, S, H, W] already cut into patch rows, convolution,
+    activation and cut in one kernel (ops.conv_patches_forward)."""
+
+    def __init__(self, in_channels: int, channels: int, activation: str = "gelu", dtype=None):
+        super().__init__(nn.Conv2d(in_channels, channels, 3, padding=1, dtype=dtype),
+                         ACTIVATIONS[activation]())
+        self.activation = activation
+
+    def patch_rows(self, x, patch_size: int):
+        """[N, C, H, W] -> [N*P, S*p*p]: the p x p patches of activation(conv(x))."""
+        conv = self[0]
+        check_ndim(self, x, 4, what="[N, C, H, W]")
+        conv._check_input(x)
+        if x.shape[2] % patch_size or x.shape[3] % patch_size:
+            raise ValueError(f"{self._describe()} needs height and width divisible by "
+                             f"patch_size={patch_size}, got shape {tuple(x.shape)}")
+        rows, cache = ops.conv_patches_forward(x, conv.weight.data, conv._bias(), patch_size,
+                                               self.activation)
+        self._push(cache, rows)
+        return rows
+
+    def patch_rows_backward(self, d_rows):
+        """d_rows [N*P, S*p*p] -> d_x [N, C, H, W] (None with the convolution's
+        needs_input_grad=False); the convolution's gradients accumulated."""
+        conv = self[0]
+        d_x, d_weight, d_bias = ops.conv_patches_backward(d_rows, self._pop(d_rows),
+                                                          input_grad=conv.needs_input_grad)
+        conv._accumulate(conv.weight, d_weight)
+        conv._accumulate(conv.bias, d_bias)
+        return d_x
 
 
 class ViT(Module):
@@ -113,9 +154,7 @@ class ViT(Module):
         self.num_patches = side * side
         self.num_tokens = self.num_patches + (config.pool == "cls")
         if config.stem_channels:                       # [N, C, H, W] -> [N, stem_channels, H, W]
-            self.stem = nn.Sequential(nn.Conv2d(config.in_channels, config.stem_channels, 3,
-                                                padding=1, dtype=dtype),
-                                      ACTIVATIONS[config.activation]())
+            self.stem = ConvStem(config.in_channels, config.stem_channels, config.activation, dtype)
         else:
             self.stem = None
         self.patch_embed = PatchEmbedding(config.stem_channels or config.in_channels, E,
@@ -162,11 +201,18 @@ class ViT(Module):
 
     def _embed(self, x):
         """Patch tokens, class token in front, positions added, dropout: [N, T, E]."""
-        tokens = self.patch_embed(self.stem(x) if self.stem is not None else x)   # [N, P, E]
+        tokens = self._patch_tokens(x)                                  # [N, P, E]
         if self.cls_token is not None:                                  # [N, 1 + P, E]
             cls = np.broadcast_to(self.cls_token.data, (x.shape[0], 1, self.config.dim))
             tokens = np.concatenate([cls, tokens], axis=1)
         return self.emb_dropout(tokens + self.pos_embedding.data)
+
+    def _patch_tokens(self, x):
+        """[N, C, H, W] -> [N, P, E]: the patches of the pixels, or of the stem's feature map."""
+        if self.stem is None:
+            return self.patch_embed(x)
+        rows = self.stem.patch_rows(x, self.config.patch_size)          # [N*P, S*p*p]
+        return self.patch_embed.embed_rows(rows, len(x))
 
     def forward(self, x):
         self._check_input(x)
@@ -201,13 +247,13 @@ class ViT(Module):
         if self.cls_token is not None:
             self._accumulate(self.cls_token, d_tokens[:, :1].sum(axis=0, keepdims=True))
             d_tokens = d_tokens[:, 1:]
-        d_x = self.patch_embed.backward(d_tokens)
+        d_x = self.patch_embed.backward(d_tokens)          # d_rows under a stem
         if self.stem is None:
             return d_x
         if d_x is None:
             raise RuntimeError(f"{self._describe()}: patch_embed.needs_input_grad is False, so the "
                                "stem gets no gradient; set ViT.needs_input_grad instead")
-        return self.stem.backward(d_x)
+        return self.stem.patch_rows_backward(d_x)
 
     # ---- the last block when only the class token is read ----
     # Its other T - 1 outputs are thrown away, so only the class token asks a query and only it

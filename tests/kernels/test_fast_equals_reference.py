@@ -282,6 +282,45 @@ def test_conv2d(data, layout, split_work, dtype, seed):
           fast_context=forced_layout(layout))
 
 
+@covers("conv_patches")
+@given(n=st.integers(1, 3), c=st.integers(1, 3), s=st.integers(1, 5), kernel=st.sampled_from([1, 3, 5]),
+       patch=st.integers(1, 4), tiles=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+       activation=st.sampled_from(["gelu", "relu"]), bias=st.booleans(), split_work=st.booleans(),
+       dtype=dtypes, seed=seeds)
+def test_conv_patches(n, c, s, kernel, patch, tiles, activation, bias, split_work, dtype, seed):
+    rng = np.random.default_rng(seed)
+    x = normal(rng, (n, c, tiles[0] * patch, tiles[1] * patch), dtype)
+    args = (x, normal(rng, (s, c, kernel, kernel), dtype), normal(rng, s, dtype) if bias else None,
+            patch)
+    check("conv_patches", args, dict(activation=activation), exact=False, split_work=split_work,
+          seed=seed)
+
+
+@pytest.mark.parametrize("table", [REFERENCE] + FAST_SETS, ids=lambda t: "set")
+def test_conv_patches_names_an_unknown_activation(table):
+    with pytest.raises(ValueError, match=r"activation must be one of \['gelu', 'relu'\], got 'tanh'"):
+        table["conv_patches_forward"](np.zeros((1, 1, 4, 4), np.float32),
+                                      np.zeros((2, 1, 3, 3), np.float32), None, 2, "tanh")
+
+
+@given(activation=st.sampled_from(["gelu", "relu"]), split_work=st.booleans(), seed=seeds)
+def test_conv_patches_without_the_input_gradient_gives_the_same_weight_gradients(
+        activation, split_work, seed):
+    rng = np.random.default_rng(seed)
+    x, weight, bias = normal(rng, (3, 1, 8, 8), np.float32), normal(rng, (4, 1, 3, 3), np.float32), \
+        normal(rng, 4, np.float32)
+    for table in FAST_SETS:
+        with split(split_work):
+            rows, cache = table["conv_patches_forward"](x, weight, bias, 4, activation)
+            d_rows = normal(rng, rows.shape, np.float32)
+            whole = table["conv_patches_backward"](d_rows, cache)
+            rows, cache = table["conv_patches_forward"](x, weight, bias, 4, activation)
+            d_x, d_weight, d_bias = table["conv_patches_backward"](d_rows, cache, input_grad=False)
+        assert d_x is None
+        np.testing.assert_array_equal(d_weight, whole[1])
+        np.testing.assert_array_equal(d_bias, whole[2])
+
+
 @covers("conv_transpose2d")
 @given(groups=st.sampled_from([1, 2]), kernel=st.tuples(st.integers(1, 4), st.integers(1, 4)),
        stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),

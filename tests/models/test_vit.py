@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 import numpy_transformer as nt
 from numpy_transformer.models import PatchEmbedding, ViT, ViTConfig
+from numpy_transformer.models.vit import ConvStem
 from numpy_transformer.recipes.vit import ViTMnistConfig, vit_config
 from numpy_transformer.testing import check_module_gradients, compare_with_torch
 from tests.models.vit_twin import TorchViT
@@ -185,6 +186,51 @@ def test_patch_embedding_is_a_strided_conv():
     np.testing.assert_allclose(layer(x), expected, rtol=1e-12)
     with pytest.raises(ValueError, match=r"divisible by patch_size=2, got shape \(1, 3, 5, 4\)"):
         layer(np.zeros((1, 3, 5, 4)))
+
+
+@pytest.mark.fast_too
+@given(activation=st.sampled_from(["gelu", "relu"]), dtype=st.sampled_from([np.float64, np.float32]),
+       shape=st.sampled_from([(2, 1, 8, 8, 4), (1, 2, 6, 9, 3), (3, 1, 28, 28, 7)]),
+       stem=st.integers(1, 5), needs_input_grad=st.booleans(), seed=st.integers(0, 2**16))
+def test_conv_stem_patch_rows_are_torchs_conv_activation_and_cut(activation, dtype, shape, stem,
+                                                                 needs_input_grad, seed):
+    """patch_rows(x) = torch's act(Conv2d(x)) cut into p x p patches as rows (F.unfold), with
+    the same input and parameter gradients."""
+    import torch
+    N, C, H, W, p = shape
+    rng = np.random.default_rng(seed)
+    nt.manual_seed(seed)
+    layer = ConvStem(C, stem, activation).to(dtype)
+    layer[0].needs_input_grad = needs_input_grad
+    twin = torch.nn.Sequential(torch.nn.Conv2d(C, stem, 3, padding=1),
+                               torch.nn.GELU() if activation == "gelu" else torch.nn.ReLU())
+    twin.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in layer.state_dict().items()})
+    twin.to(torch.float64 if dtype == np.float64 else torch.float32)
+    x, d_rows = rng.standard_normal((N, C, H, W)).astype(dtype), None
+    tx = torch.from_numpy(x).requires_grad_(True)
+    expected = torch.nn.functional.unfold(twin(tx), p, stride=p).transpose(1, 2).reshape(-1, stem * p * p)
+    rows = layer.patch_rows(x, p)
+    d_rows = rng.standard_normal(rows.shape).astype(dtype)
+    expected.backward(torch.from_numpy(d_rows))
+    d_x = layer.patch_rows_backward(d_rows)
+    tol = dict(rtol=1e-9, atol=1e-11) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(rows, expected.detach().numpy(), **tol)
+    assert rows.dtype == dtype and (d_x is None) == (not needs_input_grad)
+    if needs_input_grad:
+        np.testing.assert_allclose(d_x, tx.grad.numpy(), **tol)
+    for name, param in layer.named_parameters():
+        np.testing.assert_allclose(param.grad, dict(twin.named_parameters())[name].grad.numpy(),
+                                   err_msg=name, **tol)
+
+
+def test_conv_stem_names_a_wrong_input():
+    layer = ConvStem(2, 3)
+    with pytest.raises(ValueError, match=r"expects input with 2 channels.*\(1, 3, 8, 8\)"):
+        layer.patch_rows(np.zeros((1, 3, 8, 8), np.float32), 4)
+    with pytest.raises(ValueError, match=r"\[N, C, H, W\]"):
+        layer.patch_rows(np.zeros((2, 8, 8), np.float32), 4)
+    with pytest.raises(ValueError, match=r"divisible by patch_size=3, got shape \(1, 2, 8, 8\)"):
+        layer.patch_rows(np.zeros((1, 2, 8, 8), np.float32), 3)
 
 
 @pytest.mark.parametrize("pool, stem", [("cls", 0), ("mean", 0), ("cls", 3)])

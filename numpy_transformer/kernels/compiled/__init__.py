@@ -1,6 +1,6 @@
 """Compiled CPU kernels (Numba, the `[fast]` extra): one pass over memory where NumPy makes
 several (LayerNorm, BatchNorm, GELU, LeakyReLU, attention's softmax, the LSTM's step,
-cross-entropy, Adam, the convolution's moves). Each replaces the fast kernel of the same name
+cross-entropy, Adam, the convolution's moves, the hybrid ViT's stem). Each replaces the fast kernel of the same name
 when Numba is installed; tests/kernels proves each equal to the reference. Numba is imported
 at the first call (importing it costs 0.3 s), and each kernel is compiled then and cached on
 disk across runs. Numba's cache knows only a kernel's own file: after editing fast_math.py,
@@ -21,7 +21,8 @@ KERNELS = {"layer_norm_forward": "layer_norm", "layer_norm_backward": "layer_nor
            "adam_update": "adam",
            "conv2d_forward": "conv", "conv2d_backward": "conv",
            "conv_transpose2d_forward": "conv", "conv_transpose2d_backward": "conv",
-           "cross_entropy_forward": "loss", "cross_entropy_backward": "loss"}
+           "cross_entropy_forward": "loss", "cross_entropy_backward": "loss",
+           "conv_patches_forward": "patches", "conv_patches_backward": "patches"}
 
 
 def available() -> bool:

@@ -2,11 +2,11 @@
 tuned for speed with cache blocks, threads and in-place steps; tests/kernels proves each equal
 to the reference."""
 from . import (activation, attention, conv, deferred, embedding, erf, foreach, linear, loss,
-               normalization, optim, pooling, recurrent)
+               normalization, optim, patches, pooling, recurrent)
 
 # The modules whose __all__ names replace the reference functions of the same name.
 KERNEL_MODULES = (activation, attention, conv, embedding, erf, linear, loss, normalization,
-                  optim, pooling, recurrent)
+                  optim, patches, pooling, recurrent)
 
 
 def kernels() -> dict:

@@ -13,6 +13,7 @@ from .linear import *
 from .loss import *
 from .optim import *
 from .normalization import *
+from .patches import *
 from .pooling import *
 from .positional import *
 from .recurrent import *
