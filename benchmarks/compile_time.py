@@ -31,6 +31,8 @@ CALLS = {
         np.ones((32, 8), np.float32), np.zeros(32, np.float32), np.zeros(32, np.float32))[1]),
     "conv": lambda: [ops[name + "_backward"](*(lambda y, cache: (np.ones_like(y), cache))(
         *ops[name + "_forward"](img, k, stride=2))) for name in ("conv2d", "conv_transpose2d")],
+    "conv_patches": lambda: [ops["conv_patches_backward"](*(lambda rows, cache: (np.ones_like(rows), cache))(
+        *ops["conv_patches_forward"](img, k, b[:3], 7, act))) for act in ("gelu", "relu")],
     "adam": lambda: ops["adam_update"](x, x.copy(), x.copy(), x.copy(), lr=1e-3, beta1=0.9,
                                        beta2=0.999, eps=1e-8, step=1),
 }

@@ -43,8 +43,8 @@ def vit_patch4(lib):
     return _step(lib, 100, 4)
 
 
-@case("ViT train step b128 28x28 stem8 p7 d96 x4 h4 (vit-mnist)", target=1.0, recipe="vit-mnist")
+@case("ViT train step b128 28x28 stem16 p7 d96 x4 h4 (vit-mnist)", target=1.0, recipe="vit-mnist")
 def vit_mnist(lib):
-    """The vit-mnist recipe's model: a 3x3 convolution to 8 channels, then 16 patch tokens + the
-    class token, batch 128."""
-    return _step(lib, 128, 7, depth=4, stem_channels=8)
+    """The vit-mnist recipe's model: a 3x3 convolution to 16 channels, then 16 patch tokens +
+    the class token, batch 128."""
+    return _step(lib, 128, 7, depth=4, stem_channels=16)

@@ -1,6 +1,6 @@
 """`vit-mnist`: a small hybrid Vision Transformer on MNIST (target >= 99.4% test accuracy).
 
-The patches are cut from the 8-channel feature map of a 3x3 convolution (the paper's hybrid;
+The patches are cut from the 16-channel feature map of a 3x3 convolution (the paper's hybrid;
 docs/recipes.md compares it with pixel patches). Shifted digits (augmentation), AdamW with decay
 on the weight matrices only, linear warm-up then cosine decay, label smoothing.
 `numpy-transformer attention RUN` draws what the class token looks at. `--data PATH` trains on
@@ -28,7 +28,7 @@ class ViTMnistConfig(TrainingConfig):
     rotate: float = 0.0           # random rotations up to this many degrees either way
     zoom: float = 0.0             # random scaling by 1 - zoom .. 1 + zoom
     patch_size: int = 7           # 4x4 patches of 7x7 pixels: 17 tokens with the class token
-    stem_channels: int = 8        # patches of a 3x3 convolution's feature map; 0: of the pixels
+    stem_channels: int = 16       # patches of a 3x3 convolution's feature map; 0: of the pixels
     dim: int = 96
     depth: int = 4
     heads: int = 4
@@ -103,7 +103,7 @@ def attention_hook(setup: Setup, out="attention.png", count: int = 6, text=None,
                                 class_names=setup.notes.get("classes"))
 
 
-register(Recipe("vit-mnist", "hybrid Vision Transformer (3x3 convolution to 8 channels, 4x4 "
+register(Recipe("vit-mnist", "hybrid Vision Transformer (3x3 convolution to 16 channels, 4x4 "
                 "patches of 7x7, 4 blocks, dim 96) on MNIST (target >= 99.4%)", ViTMnistConfig,
                 build, hooks={"attention": attention_hook}, data_field="data",
                 target=Target("accuracy", 0.994), saved_defaults={"stem_channels": 0}))
