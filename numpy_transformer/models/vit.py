@@ -104,11 +104,13 @@ class PatchEmbedding(Module):
 
 
 class ConvStem(nn.Sequential):
-    """The hybrid ViT's stem: Sequential(Conv2d(C, S, 3, padding=1), activation), whose
-    `patch_rows` gives the feature map [N, S, H, W] already cut into patch rows, convolution,
-    activation and cut in one kernel (ops.conv_patches_forward)."""
+    """The hybrid ViT's stem, Sequential(Conv2d(C, S, 3, padding=1), GELU() or ReLU()); its
+    `patch_rows` is the feature map cut into patch rows, in one kernel (ops.conv_patches)."""
 
     def __init__(self, in_channels: int, channels: int, activation: str = "gelu", dtype=None):
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"ConvStem: activation must be one of {list(ACTIVATIONS)}, got "
+                             f"{activation!r}")
         super().__init__(nn.Conv2d(in_channels, channels, 3, padding=1, dtype=dtype),
                          ACTIVATIONS[activation]())
         self.activation = activation
@@ -116,25 +118,42 @@ class ConvStem(nn.Sequential):
     def patch_rows(self, x, patch_size: int):
         """[N, C, H, W] -> [N*P, S*p*p]: the p x p patches of activation(conv(x))."""
         conv = self[0]
-        check_ndim(self, x, 4, what="[N, C, H, W]")
         conv._check_input(x)
+        check_ndim(self, x, 4, what="[N, C, H, W]")
         if x.shape[2] % patch_size or x.shape[3] % patch_size:
             raise ValueError(f"{self._describe()} needs height and width divisible by "
                              f"patch_size={patch_size}, got shape {tuple(x.shape)}")
+        self._check_layers()
         rows, cache = ops.conv_patches_forward(x, conv.weight.data, conv._bias(), patch_size,
                                                self.activation)
         self._push(cache, rows)
         return rows
 
     def patch_rows_backward(self, d_rows):
-        """d_rows [N*P, S*p*p] -> d_x [N, C, H, W] (None with the convolution's
-        needs_input_grad=False); the convolution's gradients accumulated."""
+        """d_rows [N*P, S*p*p] -> d_x [N, C, H, W] (None without the conv's input gradient)."""
         conv = self[0]
         d_x, d_weight, d_bias = ops.conv_patches_backward(d_rows, self._pop(d_rows),
                                                           input_grad=conv.needs_input_grad)
         conv._accumulate(conv.weight, d_weight)
         conv._accumulate(conv.bias, d_bias)
         return d_x
+
+    def _check_layers(self):
+        """Raise if the layers were swapped for others than the ones patch_rows computes."""
+        conv, act = self[0], self[-1]
+        built = (len(self) == 2 and type(conv) is nn.Conv2d and conv.kernel_size == (3, 3)
+                 and conv.padding == (1, 1) and conv.padding_mode == "zeros"
+                 and conv.stride == conv.dilation == (1, 1) and conv.groups == 1
+                 and type(act) is ACTIVATIONS[self.activation]
+                 and getattr(act, "approximate", "none") == "none")
+        if not built:
+            raise ValueError(f"{self._describe()}.patch_rows computes Conv2d(3, padding=1) and "
+                             f"{self.activation}, but its layers are now "
+                             f"{', '.join(repr(m) for m in self)}: call the stem itself instead")
+
+    def extra_repr(self):
+        conv = self[0]
+        return f"{conv.in_channels}, {conv.out_channels}, activation={self.activation!r}"
 
 
 class ViT(Module):

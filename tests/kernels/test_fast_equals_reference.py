@@ -310,16 +310,25 @@ def test_conv_patches_without_the_input_gradient_gives_the_same_weight_gradients
     rng = np.random.default_rng(seed)
     x, weight, bias = normal(rng, (3, 1, 8, 8), np.float32), normal(rng, (4, 1, 3, 3), np.float32), \
         normal(rng, 4, np.float32)
-    for table in FAST_SETS:
+    d_rows = normal(rng, (12, 4 * 4 * 4), np.float32)
+    whole = REFERENCE["conv_patches_backward"](
+        d_rows, REFERENCE["conv_patches_forward"](x, weight, bias, 4, activation)[1])
+    for table in [REFERENCE] + FAST_SETS:
         with split(split_work):
-            rows, cache = table["conv_patches_forward"](x, weight, bias, 4, activation)
-            d_rows = normal(rng, rows.shape, np.float32)
-            whole = table["conv_patches_backward"](d_rows, cache)
-            rows, cache = table["conv_patches_forward"](x, weight, bias, 4, activation)
+            cache = table["conv_patches_forward"](x, weight, bias, 4, activation)[1]
             d_x, d_weight, d_bias = table["conv_patches_backward"](d_rows, cache, input_grad=False)
         assert d_x is None
-        np.testing.assert_array_equal(d_weight, whole[1])
-        np.testing.assert_array_equal(d_bias, whole[2])
+        assert_same((d_weight, d_bias), whole[1:], table is REFERENCE, "conv_patches without d_x")
+
+
+@pytest.mark.parametrize("table", [REFERENCE] + FAST_SETS,
+                         ids=["reference", "fast", "numpy-only"][:1 + len(FAST_SETS)])
+def test_conv_patches_names_a_bad_kernel_or_patch_size(table):
+    x = np.zeros((1, 1, 8, 8), np.float32)
+    with pytest.raises(ValueError, match=r"divisible by patch_size=3 .* got \[1, 1, 8, 8\] and \[2, 1, 3, 3\]"):
+        table["conv_patches_forward"](x, np.zeros((2, 1, 3, 3), np.float32), None, 3)
+    with pytest.raises(ValueError, match=r"k odd, got \[1, 1, 8, 8\] and \[2, 1, 2, 2\]"):
+        table["conv_patches_forward"](x, np.zeros((2, 1, 2, 2), np.float32), None, 4)
 
 
 @covers("conv_transpose2d")

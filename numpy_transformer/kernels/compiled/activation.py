@@ -36,13 +36,17 @@ def _horner6(u, c):
     return ((((c[0] * u + c[1]) * u + c[2]) * u + c[3]) * u + c[4]) * u + c[5]
 
 
+@njit(inline="always")
+def normal_cdf(x):                                   # Phi(x) of one float32: the rational
+    z = min(max(x, -_PHI_CLAMP), _PHI_CLAMP)
+    u = z * z
+    return min(max(z * _horner6(u, _P) / _horner6(u, _Q), -_PHI_BOUND), _PHI_BOUND) + _F(0.5)
+
+
 @compiled
 def _exact_forward(x, y, cdf):                       # flat float32 arrays
     for i in range(x.size):
-        z = min(max(x[i], -_PHI_CLAMP), _PHI_CLAMP)
-        u = z * z
-        half_erf = min(max(z * _horner6(u, _P) / _horner6(u, _Q), -_PHI_BOUND), _PHI_BOUND)
-        cdf[i] = half_erf + _F(0.5)                  # Phi(x)
+        cdf[i] = normal_cdf(x[i])                    # Phi(x)
         y[i] = x[i] * cdf[i]
 
 

@@ -3,15 +3,17 @@ by image, the k x k convolution, the activation and the cut into patch rows, whe
 kernels make an im2col, a product, the activation's passes and a transposing copy, and as many
 again backward. The backward recomputes the convolution (k*k*C products a value) instead of
 keeping the [N, S, H, W] map. vit-mnist's stem (128 images, 16 channels), forward and backward:
-4.2 ms against the fast kernels' 13.0 (2 threads, 2026-12-07). Images go in ranges on the fast
-kernels' threads; each image's weight-gradient terms are its own, summed in image order, so
-results do not depend on the split. Other dtypes take kernels/cpu/patches.py."""
+4.2 ms against the fast kernels' 13.0 (2 threads, 2026-12-07, `e1a7a75`). Images go in ranges on
+the fast kernels' threads; each image's weight-gradient terms are its own, summed in image
+order, so results do not depend on the split. Other dtypes take kernels/cpu/patches.py. The
+sums run over the padded grid's unused columns too, where the gradient is 0: an infinite pixel
+can make a NaN weight gradient there that the reference would not."""
 import numpy as np
 from numba import njit
 
 from ..cpu import patches as numpy_kernel
 from ..cpu.threads import row_chunks, run_chunks
-from .activation import _INV_SQRT_2PI, _P, _PHI_BOUND, _PHI_CLAMP, _Q, _F, _horner6
+from .activation import _F, _INV_SQRT_2PI, normal_cdf
 from .fast_math import exp
 
 __all__ = ["conv_patches_forward", "conv_patches_backward"]
@@ -21,17 +23,11 @@ compiled = njit(nogil=True, cache=True, error_model="numpy")
 ACTIVATION_CODES = {"gelu": 0, "relu": 1}
 
 
-@njit(inline="always")
-def _gelu_cdf(z):                                    # Phi(z): the compiled GELU's rational
-    c = min(max(z, -_PHI_CLAMP), _PHI_CLAMP)
-    return min(max(c * _horner6(c * c, _P) / _horner6(c * c, _Q), -_PHI_BOUND), _PHI_BOUND) + _F(0.5)
-
-
 @compiled
 def _activate(z, act, a):                            # flat: a = act(z)
     if act == 0:
         for k in range(z.size):
-            a[k] = z[k] * _gelu_cdf(z[k])
+            a[k] = z[k] * normal_cdf(z[k])
     else:
         for k in range(z.size):
             a[k] = z[k] if not z[k] <= 0 else _F(0.0)   # NaN stays NaN, as np.maximum's
@@ -41,7 +37,7 @@ def _activate(z, act, a):                            # flat: a = act(z)
 def _times_slope(z, act, g):                         # flat: g *= act'(z)
     if act == 0:
         for k in range(z.size):
-            g[k] *= _gelu_cdf(z[k]) + z[k] * exp(z[k] * z[k] * _F(-0.5)) * _INV_SQRT_2PI
+            g[k] *= normal_cdf(z[k]) + z[k] * exp(z[k] * z[k] * _F(-0.5)) * _INV_SQRT_2PI
     else:
         for k in range(z.size):
             g[k] = g[k] if z[k] > 0 else _F(0.0)
@@ -78,30 +74,17 @@ def _convolve(image, weight, bias, WP, z):           # z [S, H*WP] <- bias + the
 
 
 @njit(inline="always")
-def _cut(a, n, H, W, p, rows):                       # rows of image n <- the map a [S, H*WP]
-    S, WP = a.shape[0], a.shape[1] // H
-    across = W // p
+def _cut_order(H, W, p, S, WP):                      # for each value of an image's patch rows, in
+    where = np.empty((H // p) * (W // p) * S * p * p, np.intp)   # order: its place in [S, H*WP]
+    k = 0
     for ph in range(H // p):
-        for pw in range(across):
-            row = (n * (H // p) + ph) * across + pw
+        for pw in range(W // p):
             for s in range(S):
                 for dh in range(p):
                     for dw in range(p):
-                        rows[row, (s * p + dh) * p + dw] = a[s, (ph * p + dh) * WP + pw * p + dw]
-
-
-@njit(inline="always")
-def _uncut(rows, n, H, W, p, a):                     # a [S, H*WP] <- rows of image n (0 off the map)
-    S, WP = a.shape[0], a.shape[1] // H
-    across = W // p
-    a[:] = 0
-    for ph in range(H // p):
-        for pw in range(across):
-            row = (n * (H // p) + ph) * across + pw
-            for s in range(S):
-                for dh in range(p):
-                    for dw in range(p):
-                        a[s, (ph * p + dh) * WP + pw * p + dw] = rows[row, (s * p + dh) * p + dw]
+                        where[k] = s * H * WP + (ph * p + dh) * WP + pw * p + dw
+                        k += 1
+    return where
 
 
 @njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc"})
@@ -127,12 +110,15 @@ def _forward(x, weight, bias, p, act, first, last, rows):
     S, K = weight.shape[0], weight.shape[2]
     WP = W + K - 1
     image = np.zeros((C, (H + K - 1) * WP + K - 1), x.dtype)
-    z, a = np.empty((S, H * WP), x.dtype), np.empty((S, H * WP), x.dtype)
+    z, a = np.empty((S, H * WP), x.dtype), np.empty(S * H * WP, x.dtype)
+    where, P = _cut_order(H, W, p, S, WP), (H // p) * (W // p)
     for n in range(first, last):
         _pad(x, n, K, image)
         _convolve(image, weight, bias, WP, z)
-        _activate(z.reshape(-1), act, a.reshape(-1))
-        _cut(a, n, H, W, p, rows)
+        _activate(z.reshape(-1), act, a)
+        block = rows[n * P:(n + 1) * P].reshape(-1)  # the image's rows <- the cut of a
+        for k in range(block.size):
+            block[k] = a[where[k]]
 
 
 @compiled
@@ -145,10 +131,14 @@ def _backward(x, weight, bias, p, act, d_rows, first, last, d_weight_n, d_bias_n
     image = np.zeros((C, (H + K - 1) * WP + K - 1), x.dtype)
     d_image = np.empty_like(image)
     z, g = np.empty((S, H * WP), x.dtype), np.empty((S, H * WP), x.dtype)
+    where, P, flat = _cut_order(H, W, p, S, WP), (H // p) * (W // p), g.reshape(-1)
     for n in range(first, last):
         _pad(x, n, K, image)
         _convolve(image, weight, bias, WP, z)
-        _uncut(d_rows, n, H, W, p, g)                # g = d_a, back from the rows
+        flat[:] = 0                                  # 0 off the map (its last k - 1 columns)
+        block = d_rows[n * P:(n + 1) * P].reshape(-1)
+        for k in range(block.size):                  # g = d_a, back from the rows
+            flat[where[k]] = block[k]
         _times_slope(z.reshape(-1), act, g.reshape(-1))      # g = d_z = d_a act'(z)
         d_image[:] = 0
         L = g.shape[1]
@@ -171,13 +161,15 @@ def _backward(x, weight, bias, p, act, d_rows, first, last, d_weight_n, d_bias_n
                         d_x[n, c, h, w] = d_image[c, (r + h) * WP + r + w]
 
 
-def _compiled(x, weight, patch_size, activation) -> bool:
-    """Whether the compiled kernel takes these: float32, an odd square kernel, whole patches."""
-    K = weight.shape[-1]
-    H, W = x.shape[-2:]
-    return (x.dtype == weight.dtype == np.float32 and activation in ACTIVATION_CODES
-            and K % 2 == 1 and weight.shape[-2] == K and H % patch_size == 0
-            and W % patch_size == 0)
+def _compiled(x, weight, bias, patch_size, activation) -> bool:
+    """Whether the compiled kernel takes these: float32 images and weight that fit, an odd square
+    kernel, whole patches (anything else goes to the NumPy kernel, and its errors)."""
+    if x.ndim != 4 or weight.ndim != 4 or x.dtype != np.float32 or weight.dtype != np.float32:
+        return False
+    S, C, K, K2 = weight.shape
+    return (activation in ACTIVATION_CODES and C == x.shape[1] and K == K2 and K % 2 == 1
+            and (bias is None or bias.shape == (S,)) and patch_size >= 1
+            and x.shape[2] % patch_size == 0 and x.shape[3] % patch_size == 0)
 
 
 def _by_image(fn, N: int, size: int) -> None:
@@ -186,7 +178,7 @@ def _by_image(fn, N: int, size: int) -> None:
 
 def conv_patches_forward(x, weight, bias, patch_size, activation="gelu"):
     """As the reference's (nn/functional/patches.py)."""
-    if not _compiled(x, weight, patch_size, activation):
+    if not _compiled(x, weight, bias, patch_size, activation):
         return numpy_kernel.conv_patches_forward(x, weight, bias, patch_size, activation)
     x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight)
     N, _, H, W = x.shape
@@ -205,8 +197,13 @@ def conv_patches_backward(d_rows, cache, input_grad=True):
     if cache[0] != "compiled":
         return numpy_kernel.conv_patches_backward(d_rows, cache, input_grad)
     _, x, weight, bias, has_bias, p, act = cache
+    N, _, H, W = x.shape
+    expected = (N * (H // p) * (W // p), weight.shape[0] * p * p)
+    if d_rows.shape != expected:
+        raise ValueError(f"conv_patches_backward: d_rows must be {list(expected)}, the forward's "
+                         f"rows, got {list(d_rows.shape)}")
     d_rows = np.ascontiguousarray(d_rows, np.float32)
-    N = x.shape[0]
+    input_grad = bool(input_grad)
     d_weight_n = np.empty((N, *weight.shape), np.float32)     # [N, S, C, k, k]
     d_bias_n = np.empty((N, weight.shape[0]), np.float32)     # [N, S]
     d_x = np.empty_like(x) if input_grad else np.empty((1, 1, 1, 1), np.float32)

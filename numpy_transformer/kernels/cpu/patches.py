@@ -1,7 +1,6 @@
 """The hybrid stem's conv_patches with the fast kernels' convolution and activation; the cut
 into patch rows is the reference's (one transposing copy each way)."""
-from ...nn.functional import patches as reference
-from ...nn.functional.patches import patches_backward, patches_forward
+from ...nn.functional.patches import check_conv_patches, patches_backward, patches_forward
 from . import activation, conv
 
 __all__ = ["conv_patches_forward", "conv_patches_backward"]
@@ -12,8 +11,7 @@ ACTIVATIONS = {"gelu": (activation.gelu_forward, activation.gelu_backward),
 
 def conv_patches_forward(x, weight, bias, patch_size, activation="gelu"):
     """As the reference's (nn/functional/patches.py)."""
-    if activation not in ACTIVATIONS:
-        return reference.conv_patches_forward(x, weight, bias, patch_size, activation)  # raises
+    check_conv_patches(x, weight, patch_size, activation)
     act_forward, _ = ACTIVATIONS[activation]
     z, conv_cache = conv.conv2d_forward(x, weight, bias, padding=weight.shape[-1] // 2)
     a, act_cache = act_forward(z)

@@ -10,12 +10,11 @@ A row lists its tile's values channel by channel, row by row: the order of a tor
 Conv2d(C, E, p, stride=p) weight [E, C, p, p] flattened, so rows @ weight.reshape(E, -1).T is
 that convolution.
 """
-import numpy as np
-
 from .activation import gelu_backward, gelu_forward, relu_backward, relu_forward
 from .conv import conv2d_backward, conv2d_forward
 
-__all__ = ["patches_forward", "patches_backward", "conv_patches_forward", "conv_patches_backward"]
+__all__ = ["patches_forward", "patches_backward", "conv_patches_forward", "conv_patches_backward",
+           "check_conv_patches"]
 
 # The stem's activations: name -> (forward, backward). 'gelu' is the exact one.
 PATCH_ACTIVATIONS = {"gelu": (gelu_forward, gelu_backward), "relu": (relu_forward, relu_backward)}
@@ -39,12 +38,23 @@ def patches_backward(d_rows, cache):
     return d_x.reshape(N, C, H, W)
 
 
-def conv_patches_forward(x, weight, bias, patch_size, activation="gelu"):
-    """x [N, C, H, W], weight [S, C, k, k] (k odd), bias [S] or None -> rows [N*P, S*p*p]: the
-    patches of act(conv2d(x)), the convolution padded to keep H x W."""
+def check_conv_patches(x, weight, patch_size, activation):
+    """Raise unless conv_patches takes these: an odd square kernel, whole patches, a known activation."""
+    k = weight.shape[-1]
     if activation not in PATCH_ACTIVATIONS:
         raise ValueError(f"conv_patches: activation must be one of {list(PATCH_ACTIVATIONS)}, "
                          f"got {activation!r}")
+    if weight.ndim != 4 or weight.shape[-2] != k or k % 2 == 0 or x.ndim != 4 \
+            or x.shape[2] % patch_size or x.shape[3] % patch_size:
+        raise ValueError(f"conv_patches: needs images [N, C, H, W] with H and W divisible by "
+                         f"patch_size={patch_size} and a weight [S, C, k, k] with k odd, got "
+                         f"{list(x.shape)} and {list(weight.shape)}")
+
+
+def conv_patches_forward(x, weight, bias, patch_size, activation="gelu"):
+    """x [N, C, H, W], weight [S, C, k, k] (k odd), bias [S] or None -> rows [N*P, S*p*p]: the
+    patches of act(conv2d(x)), the convolution padded to keep H x W."""
+    check_conv_patches(x, weight, patch_size, activation)
     act_forward, _ = PATCH_ACTIVATIONS[activation]
     z, conv_cache = conv2d_forward(x, weight, bias, padding=weight.shape[-1] // 2)  # [N, S, H, W]
     a, act_cache = act_forward(z)
