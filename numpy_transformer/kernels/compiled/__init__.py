@@ -4,8 +4,8 @@ cross-entropy, Adam, the convolution's moves, the hybrid ViT's stem). Each repla
 kernel of the same name when Numba is installed; tests/kernels proves each equal to the
 reference. Numba is imported at the first call (importing it costs 0.3 s), and each kernel is
 compiled then and cached on disk across runs. Numba's cache knows only a kernel's own file:
-after editing fast_math.py (or activation.py, whose GELU patches.py inlines), delete this
-folder's __pycache__."""
+after editing fast_math.py, cpu/erf.py (the GELU's constants) or activation.py (whose Phi
+patches.py inlines), delete this folder's __pycache__."""
 import importlib
 import importlib.util
 import os
