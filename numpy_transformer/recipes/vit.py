@@ -17,7 +17,7 @@ from .registry import Recipe, Setup, Target, TrainingConfig, register
 
 @dataclass
 class ViTMnistConfig(TrainingConfig):
-    epochs: float = 13
+    epochs: float = 15
     batch_size: int = 128
     lr: float = 2e-3
     weight_decay: float = 0.05
