@@ -46,6 +46,13 @@ class ViTConfig:
                                  # feature map with this many channels (then the activation)
 
 
+def check_whole_patches(module, x, patch_size: int) -> None:
+    """Raise, naming `module`, unless images [N, C, H, W] cut into whole p x p patches."""
+    if x.shape[2] % patch_size or x.shape[3] % patch_size:
+        raise ValueError(f"{module._describe()} needs height and width divisible by "
+                         f"patch_size={patch_size}, got shape {tuple(x.shape)}")
+
+
 class PatchEmbedding(Module):
     """[N, C, H, W] -> [N, P, E]: each p x p patch mapped to E features.
 
@@ -65,9 +72,7 @@ class PatchEmbedding(Module):
         check_ndim(self, x, 4, what="[N, C, H, W]")
         check_dim(self, x, 1, self.in_channels, what="channels (dimension 1)")
         p = self.patch_size
-        if x.shape[2] % p or x.shape[3] % p:
-            raise ValueError(f"{self._describe()} needs height and width divisible by "
-                             f"patch_size={p}, got shape {tuple(x.shape)}")
+        check_whole_patches(self, x, p)
         rows, patch_cache = ops.patches_forward(x, p)             # [N*P, C*p*p]
         return self._embed(rows, len(x), patch_cache)
 
@@ -120,9 +125,7 @@ class ConvStem(nn.Sequential):
         conv = self[0]
         conv._check_input(x)
         check_ndim(self, x, 4, what="[N, C, H, W]")
-        if x.shape[2] % patch_size or x.shape[3] % patch_size:
-            raise ValueError(f"{self._describe()} needs height and width divisible by "
-                             f"patch_size={patch_size}, got shape {tuple(x.shape)}")
+        check_whole_patches(self, x, patch_size)
         self._check_layers()
         rows, cache = ops.conv_patches_forward(x, conv.weight.data, conv._bias(), patch_size,
                                                self.activation)
